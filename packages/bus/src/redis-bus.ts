@@ -1,0 +1,130 @@
+import { EventEmitter } from 'node:events';
+import { Redis, type RedisOptions } from 'ioredis';
+import { frameChannel, lastFrameKey, roomOfChannel } from '@framecast/protocol';
+import type { FrameBus, FrameListener } from './frame-bus.ts';
+
+export interface RedisFrameBusOptions {
+  url: string;
+  /** Name shown in CLIENT LIST, e.g. "framecast-gateway". */
+  connectionName: string;
+  /** Longest pause between reconnect attempts; short so streams resume quickly. */
+  maxReconnectDelayMs?: number;
+}
+
+/**
+ * Frames over Redis pub/sub: PUBLISH video_<room> plus SET video_<room>:last PX ttl, pipelined in
+ * one round trip. A second, dedicated connection subscribes (created on first subscribe, so a
+ * publisher-only agent holds one connection). Buffers end to end: the subscriber listens on
+ * `messageBuffer`, never the string `message` event, which would corrupt JPEG bytes.
+ */
+export class RedisFrameBus extends EventEmitter implements FrameBus {
+  readonly kind = 'redis' as const;
+  private readonly cmd: Redis;
+  private sub: Redis | null = null;
+  private listener: FrameListener = () => {};
+  private readonly rooms = new Set<string>();
+  private readonly options: RedisOptions;
+  private wasReady = false;
+  private closing = false;
+  private readonly url: string;
+
+  constructor(opts: RedisFrameBusOptions) {
+    super();
+    this.url = opts.url;
+    const maxDelay = opts.maxReconnectDelayMs ?? 1000;
+    this.options = {
+      connectionName: opts.connectionName,
+      // Fail fast while disconnected: a frame that cannot go now is replaced by the next one,
+      // so queueing commands would only grow memory and deliver stale video later.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      lazyConnect: false,
+      retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay) + Math.floor(Math.random() * 50),
+      // Redis restarts and failovers answer READONLY/LOADING for a moment; reconnect on them.
+      reconnectOnError: (err) => /READONLY|LOADING/.test(err.message),
+    };
+    this.cmd = this.connect('', {});
+  }
+
+  private connect(suffix: string, overrides: RedisOptions): Redis {
+    const conn = new Redis(this.url, { ...this.options, ...overrides, connectionName: `${this.options.connectionName}${suffix}` });
+    conn.on('ready', () => this.updateState());
+    conn.on('close', () => this.updateState());
+    conn.on('end', () => this.updateState());
+    conn.on('reconnecting', () => this.emit('reconnecting'));
+    // ioredis emits 'error' for every failed connect attempt; the state events carry what
+    // matters and an unhandled 'error' would crash the process.
+    conn.on('error', (err: Error) => this.emit('connectionError', err));
+    return conn;
+  }
+
+  private updateState(): void {
+    const ready = this.isReady();
+    if (ready && !this.wasReady) {
+      this.wasReady = true;
+      this.emit('ready');
+    } else if (!ready && this.wasReady) {
+      this.wasReady = false;
+      if (!this.closing) this.emit('down');
+    }
+  }
+
+  private subscriber(): Redis {
+    if (this.sub) return this.sub;
+    // The subscriber keeps an offline queue so a SUBSCRIBE issued during an outage runs on
+    // reconnect; ioredis also re-subscribes to every channel it holds after a reconnect.
+    const sub = this.connect(':sub', { enableOfflineQueue: true, maxRetriesPerRequest: null });
+    sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+      const room = roomOfChannel(channel.toString('latin1'));
+      if (room !== null && this.rooms.has(room)) this.listener(room, message);
+    });
+    this.sub = sub;
+    return sub;
+  }
+
+  isReady(): boolean {
+    return this.cmd.status === 'ready' && (this.sub === null || this.sub.status === 'ready');
+  }
+
+  async publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<void> {
+    const results = await this.cmd
+      .pipeline()
+      .publish(frameChannel(room), envelope)
+      .set(lastFrameKey(room), envelope, 'PX', lastFrameTtlMs)
+      .exec();
+    const failed = results?.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
+  async subscribe(room: string): Promise<void> {
+    const channel = frameChannel(room);
+    this.rooms.add(room);
+    await this.subscriber().subscribe(channel);
+  }
+
+  async unsubscribe(room: string): Promise<void> {
+    this.rooms.delete(room);
+    if (this.sub) await this.sub.unsubscribe(frameChannel(room));
+  }
+
+  async lastFrame(room: string): Promise<Buffer | null> {
+    return this.cmd.getBuffer(lastFrameKey(room));
+  }
+
+  onFrame(listener: FrameListener): void {
+    this.listener = listener;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const quit = async (c: Redis | null) => {
+      if (!c) return;
+      try {
+        await c.quit();
+      } catch {
+        c.disconnect();
+      }
+    };
+    await Promise.all([quit(this.cmd), quit(this.sub)]);
+  }
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, envField, loadConfig, z } from './index.ts';
+
+const schema = z.object({
+  PORT: envField.port(8080),
+  REDIS_URL: envField.redisUrl(),
+  FRAMECAST_FLAG: envField.bool(false),
+});
+
+describe('loadConfig', () => {
+  it('applies defaults, parses values and freezes the result', () => {
+    const { config, unknown } = loadConfig(schema, { REDIS_URL: 'redis://127.0.0.1:1', FRAMECAST_FLAG: 'yes', FRAMECAST_TYPO: '1' });
+    expect(config).toEqual({ PORT: 8080, REDIS_URL: 'redis://127.0.0.1:1', FRAMECAST_FLAG: true });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(unknown).toEqual(['FRAMECAST_TYPO']);
+  });
+
+  it('names a missing required variable', () => {
+    expect(() => loadConfig(schema, {})).toThrow(new ConfigError('REDIS_URL', 'is required but not set'));
+  });
+
+  it('names a malformed variable and shows the value', () => {
+    const err = (() => {
+      try {
+        loadConfig(schema, { REDIS_URL: 'redis://x', PORT: '70000' });
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err?.variable).toBe('PORT');
+    expect(err?.message).toMatch(/^PORT: must be <= 65535 \(got "70000"\)$/);
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(loadConfig(schema, { REDIS_URL: 'redis://x', PORT: '' }).config.PORT).toBe(8080);
+  });
+
+  it('rejects a non-redis URL', () => {
+    expect(() => loadConfig(schema, { REDIS_URL: 'http://x' })).toThrow(/REDIS_URL: must be a redis/);
+  });
+});

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+export { z };
+
+/** A configuration problem, always naming the environment variable at fault. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+export interface LoadedConfig<T> {
+  config: Readonly<T>;
+  /** FRAMECAST_* variables that no schema field reads: probably a typo. */
+  unknown: string[];
+}
+
+/**
+ * Validates `env` against a schema whose keys are environment variable names and returns a
+ * frozen config. Empty strings count as unset so `FOO=` falls back to the default, as shells and
+ * compose files produce them by accident. Throws ConfigError naming the first bad variable.
+ */
+export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.env): LoadedConfig<z.infer<S>> {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') input[key] = value.trim();
+  }
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const variable = String(issue.path[0] ?? '(config)');
+    const got = input[variable];
+    const problem = issue.code === 'invalid_type' && got === undefined ? 'is required but not set' : issue.message;
+    throw new ConfigError(variable, got === undefined ? problem : `${problem} (got ${JSON.stringify(got)})`);
+  }
+  const known = new Set(Object.keys(schema.shape));
+  const unknown = Object.keys(env).filter((k) => k.startsWith('FRAMECAST_') && !known.has(k) && !ALWAYS_KNOWN.has(k));
+  return { config: Object.freeze(result.data) as Readonly<z.infer<S>>, unknown };
+}
+
+/** Variables read outside service schemas (by scripts, tests or the embedded runner). */
+const ALWAYS_KNOWN = new Set<string>(['FRAMECAST_EMBEDDED']);
+
+const intText = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^-?\d+$/, 'must be an integer')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`));
+
+/** Field builders for environment variables (all values arrive as strings). */
+export const envField = {
+  int: (min: number, max: number, fallback: number) => intText(min, max).default(fallback),
+  requiredInt: (min: number, max: number) => intText(min, max),
+  port: (fallback: number) => intText(0, 65535).default(fallback),
+  bytes: (min: number, max: number, fallback: number) => intText(min, max).default(fallback),
+  ms: (min: number, max: number, fallback: number) => intText(min, max).default(fallback),
+  host: (fallback: string) => z.string().min(1).default(fallback),
+  string: (fallback: string) => z.string().default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+      .transform((v) => v === 'true' || v === '1' || v === 'yes')
+      .default(fallback),
+  logLevel: (fallback: 'info' | 'debug' = 'info') =>
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    }).default(fallback),
+  redisUrl: () =>
+    z.string().refine((v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === 'redis:' || u.protocol === 'rediss:';
+      } catch {
+        return false;
+      }
+    }, 'must be a redis:// or rediss:// URL'),
+};
+
+/**
+ * Runs a service's configuration step and turns a ConfigError into the one-line message and
+ * exit code operators expect, instead of a stack trace.
+ */
+export function configOrExit<T>(service: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${service}: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,13 @@
+export * from './envelope.ts';
+export * from './rooms.ts';
+export * from './names.ts';
+export * from './close-codes.ts';
+export {
+  helloMessage,
+  errorMessage,
+  parseControlMessage,
+  type HelloMessage,
+  type ErrorMessage,
+  type ErrorName,
+  type ControlMessage,
+} from './control.ts';

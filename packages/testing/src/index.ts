@@ -1,0 +1,4 @@
+export { freePort, sleep, waitFor } from './ports.ts';
+export { startTestRedis, ping, type TestRedis } from './redis.ts';
+export { startService, stopAllServices, REPO_ROOT, type ServiceProcess } from './processes.ts';
+export { TestViewer, percentile, type ReceivedFrame } from './viewer.ts';

@@ -1,0 +1,133 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { freePort, sleep, waitFor } from './ports.ts';
+
+export interface TestRedis {
+  url: string;
+  /** How this Redis came to be: an external REDIS_URL, a private redis-server, or a container. */
+  source: 'env' | 'redis-server' | 'container';
+  /** Whether stop()/start() work (only for a Redis this harness owns). */
+  controllable: boolean;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestRedisOptions {
+  /** The test stops and restarts Redis: never hand out a shared external one. */
+  needsControl?: boolean;
+}
+
+/**
+ * A real Redis for one test file: REDIS_URL if set (and the test does not need to stop it),
+ * else a private redis-server on a free loopback port with no persistence, else a
+ * testcontainers Redis when a Docker engine answers, else an error saying how to get one.
+ */
+export async function startTestRedis(opts: TestRedisOptions = {}): Promise<TestRedis> {
+  const external = process.env.REDIS_URL;
+  if (external && !opts.needsControl) {
+    return {
+      url: external,
+      source: 'env',
+      controllable: false,
+      stop: () => Promise.reject(new Error('cannot stop the external Redis given by REDIS_URL')),
+      start: () => Promise.reject(new Error('cannot start the external Redis given by REDIS_URL')),
+      close: async () => {},
+    };
+  }
+  if (hasRedisServer()) return startRedisServer();
+  const container = await startRedisContainer();
+  if (container) return container;
+  throw new Error(
+    'no Redis for tests: set REDIS_URL, install redis-server (apt-get install -y redis-server) or run a Docker engine for testcontainers',
+  );
+}
+
+function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+async function startRedisServer(): Promise<TestRedis> {
+  const port = await freePort();
+  let proc: ChildProcess | null = null;
+  const start = async () => {
+    if (proc) return;
+    const p = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    proc = p;
+    p.on('exit', () => {
+      if (proc === p) proc = null;
+    });
+    await waitFor(`redis-server on port ${port}`, () => ping(port), 10_000);
+  };
+  const stop = async () => {
+    const p = proc;
+    if (!p) return;
+    proc = null;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+    // The port must be closed before the test goes on to measure the outage.
+    await waitFor('redis port to close', async () => !(await ping(port)), 5_000);
+  };
+  await start();
+  return { url: `redis://127.0.0.1:${port}`, source: 'redis-server', controllable: true, start, stop, close: stop };
+}
+
+async function startRedisContainer(): Promise<TestRedis | null> {
+  let mod: typeof import('testcontainers');
+  try {
+    mod = await import('testcontainers');
+  } catch {
+    return null;
+  }
+  try {
+    let container = await new mod.GenericContainer('redis:7-alpine').withExposedPorts(6379).start();
+    const url = () => `redis://${container.getHost()}:${container.getMappedPort(6379)}`;
+    let running = true;
+    return {
+      get url() {
+        return url();
+      },
+      source: 'container',
+      controllable: true,
+      stop: async () => {
+        if (!running) return;
+        await container.stop({ remove: false });
+        running = false;
+      },
+      start: async () => {
+        if (running) return;
+        await container.restart();
+        running = true;
+      },
+      close: async () => {
+        await container.stop();
+      },
+    } as TestRedis;
+  } catch (err) {
+    // "Could not find a working container runtime strategy": no engine here.
+    if (/container runtime strategy/i.test(String(err))) return null;
+    throw err;
+  }
+}
+
+/** One PING over a raw socket: answers whether something that speaks RESP listens there. */
+export function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ port, host });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.on('error', () => done(false));
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
+
+export { sleep };
