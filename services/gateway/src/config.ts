@@ -1,0 +1,37 @@
+import { hostname } from 'node:os';
+import { envField, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
+import { ENVELOPE_MAX_BYTES } from '@framecast/protocol';
+
+const common = {
+  HOST: envField.host('0.0.0.0'),
+  PORT: envField.port(8080),
+  LOG_LEVEL: envField.logLevel(),
+  /** Replica id in hello messages and logs; the pod name under Kubernetes. */
+  FRAMECAST_GATEWAY_ID: envField.string(hostname()),
+  /** Bytes that may sit unsent in one viewer's socket before frames are skipped for it. */
+  FRAMECAST_MAX_BUFFERED_BYTES: envField.bytes(16 * 1024, 64 * 1024 * 1024, 512 * 1024),
+  /** A viewer whose socket stays over the bound this long is closed with 4508. */
+  FRAMECAST_STALL_TIMEOUT_MS: envField.ms(100, 600_000, 10_000),
+  /** How long a room stays subscribed after its last local viewer leaves (quick rejoins are free). */
+  FRAMECAST_SUBSCRIBE_LINGER_MS: envField.ms(0, 600_000, 3_000),
+  /** Envelopes larger than this from the bus are dropped and counted. */
+  FRAMECAST_MAX_FRAME_BYTES: envField.bytes(1024, ENVELOPE_MAX_BYTES, 8 * 1024 * 1024),
+  /** A kept latest frame older than this (by the gateway's clock) is not sent to a new viewer. */
+  FRAMECAST_FIRST_FRAME_MAX_AGE_MS: envField.ms(0, 3_600_000, 10_000),
+  /** Connections beyond this are refused with 1013 (try again later) so another replica takes them. */
+  FRAMECAST_MAX_VIEWERS: envField.int(1, 1_000_000, 20_000),
+  /** Graceful shutdown deadline: viewers closed with 1012, Redis quit, then exit regardless. */
+  FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 120_000, 10_000),
+};
+
+/** The standalone gateway: Redis is required, it has no other source of frames. */
+export const gatewayEnvSchema = z.object({ ...common, REDIS_URL: envField.redisUrl() });
+
+/** The embedded default: Redis is optional (in-memory bus without it). */
+export const embeddedGatewayEnvSchema = z.object({ ...common, REDIS_URL: envField.redisUrl().optional() });
+
+export type GatewayConfig = z.infer<typeof embeddedGatewayEnvSchema>;
+
+export function loadGatewayConfig(env: Env = process.env): LoadedConfig<GatewayConfig> {
+  return loadConfig(gatewayEnvSchema, env);
+}

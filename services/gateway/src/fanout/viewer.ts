@@ -1,0 +1,33 @@
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+
+/** One connected websocket viewer of one room. */
+export class Viewer {
+  /** Time (ms) since when every frame has been skipped for this viewer; 0 while it keeps up. */
+  stalledSince = 0;
+  /** Set once the gateway has decided to close it: no more frames are written. */
+  closing = false;
+  framesSent = 0;
+  framesSkipped = 0;
+  readonly connectedAt = Date.now();
+
+  constructor(
+    readonly id: number,
+    readonly room: string,
+    readonly ws: WebSocket,
+    /** The TCP socket under `ws`, written directly with pre-framed messages. */
+    readonly socket: Socket,
+    readonly remoteAddress: string,
+  ) {}
+}
+
+/**
+ * The TCP socket of an open `ws` WebSocket. `ws` keeps it in `_socket` (stable across ws 8.x);
+ * pre-framed writes bypass its Sender, which is safe because with compression off the Sender
+ * writes each message synchronously, so whole frames never interleave.
+ */
+export function socketOf(ws: WebSocket): Socket {
+  const socket = (ws as unknown as { _socket?: Socket })._socket;
+  if (!socket) throw new Error('websocket has no underlying socket (not open?)');
+  return socket;
+}

@@ -1,0 +1,90 @@
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import websocket from '@fastify/websocket';
+import type { FrameBus } from '@framecast/bus';
+import type { Logger } from '@framecast/logging';
+import { CloseCode } from '@framecast/protocol';
+import type { GatewayConfig } from './config.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { ViewerHub } from './viewer-hub.ts';
+import { registerOpsRoutes } from './routes/ops.ts';
+import { registerViewerPage } from './routes/viewer-page.ts';
+import { registerViewerSocket } from './routes/viewer-socket.ts';
+
+export const GATEWAY_VERSION = '0.1.0';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  bus: FrameBus;
+  logger: Logger;
+  metrics?: GatewayMetrics;
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  hub: ViewerHub;
+  metrics: GatewayMetrics;
+  /** Listens on HOST:PORT; resolves with the bound address (port 0 picks one). */
+  listen(): Promise<{ host: string; port: number }>;
+  /**
+   * Graceful shutdown within FRAMECAST_SHUTDOWN_TIMEOUT_MS: stop accepting, close viewers with
+   * 1012 so their clients reconnect to another replica, unsubscribe, quit the bus.
+   */
+  shutdown(): Promise<void>;
+}
+
+export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
+  const { config, bus, logger } = opts;
+  const metrics = opts.metrics ?? new GatewayMetrics();
+  const hub = new ViewerHub(config, bus, metrics, logger, GATEWAY_VERSION);
+
+  metrics.busUp.set(bus.isReady() ? 1 : 0);
+  bus.on('ready', () => {
+    metrics.busUp.set(1);
+    logger.info({ bus: bus.kind }, 'bus connected');
+  });
+  bus.on('down', () => {
+    metrics.busUp.set(0);
+    logger.warn({ bus: bus.kind }, 'bus connection lost; reconnecting');
+  });
+  bus.on('reconnecting', () => metrics.busReconnects.inc());
+
+  const app = fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // Per-request lines would be noise next to probes and scrapes; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  await app.register(websocket, {
+    // Viewers send nothing meaningful; a small cap turns abuse into close 1009.
+    options: { maxPayload: 4096, perMessageDeflate: false },
+    // Our shutdown closes viewers itself (1012); the plugin's default would use 1005.
+    preClose: (done) => done(),
+  });
+  registerOpsRoutes(app, hub);
+  registerViewerSocket(app, hub);
+  registerViewerPage(app);
+
+  let shuttingDown: Promise<void> | null = null;
+  return {
+    app,
+    hub,
+    metrics,
+    async listen() {
+      await app.listen({ host: config.HOST, port: config.PORT });
+      const addr = app.server.address();
+      if (!addr || typeof addr === 'string') throw new Error('gateway did not bind a TCP port');
+      return { host: config.HOST, port: addr.port };
+    },
+    shutdown() {
+      shuttingDown ??= (async () => {
+        const deadline = Date.now() + config.FRAMECAST_SHUTDOWN_TIMEOUT_MS;
+        hub.draining = true;
+        // Stop accepting first; established viewers are closed below.
+        app.server.close();
+        await hub.closeAll(CloseCode.ServiceRestart, deadline);
+        await Promise.allSettled([bus.close(), app.close()]);
+      })();
+      return shuttingDown;
+    },
+  };
+}

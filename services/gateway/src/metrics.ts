@@ -1,0 +1,64 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The gateway's Prometheus metrics. Per-frame updates are O(1): counters are incremented once per
+ * frame by the number of viewers served, never once per viewer.
+ */
+export class GatewayMetrics {
+  readonly register: Registry;
+  readonly frameLatency: Histogram;
+  readonly framesReceived: Counter;
+  readonly framesDelivered: Counter;
+  readonly framesSkipped: Counter<'reason'>;
+  readonly framesInvalid: Counter<'reason'>;
+  readonly bytesDelivered: Counter;
+  readonly viewers: Gauge;
+  readonly roomsSubscribed: Gauge;
+  readonly viewersClosed: Counter<'code'>;
+  readonly viewersRefused: Counter<'reason'>;
+  readonly busReconnects: Counter;
+  readonly busUp: Gauge;
+
+  constructor(opts: { register?: Registry; defaultMetrics?: boolean } = {}) {
+    const register = (this.register = opts.register ?? new Registry());
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register, prefix: 'framecast_gateway_' });
+    const registers = [register];
+    this.frameLatency = new Histogram({
+      name: 'framecast_gateway_frame_latency_seconds',
+      help: 'Capture time (from the envelope) to the moment the gateway hands the frame to viewer sockets',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.framesReceived = new Counter({ name: 'framecast_gateway_frames_received_total', help: 'Valid envelopes received from the bus', registers });
+    this.framesDelivered = new Counter({ name: 'framecast_gateway_frames_delivered_total', help: 'Frames handed to viewer sockets (one per viewer per frame)', registers });
+    this.bytesDelivered = new Counter({ name: 'framecast_gateway_bytes_delivered_total', help: 'Envelope bytes handed to viewer sockets', registers });
+    this.framesSkipped = new Counter({
+      name: 'framecast_gateway_frames_skipped_total',
+      help: 'Frames not sent to a viewer; reason=backpressure: its socket held more than the byte bound (latest frame wins)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.framesInvalid = new Counter({
+      name: 'framecast_gateway_frames_invalid_total',
+      help: 'Messages on video_<room> channels dropped because they are not valid envelopes, by decode error',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.viewers = new Gauge({ name: 'framecast_gateway_viewers', help: 'Connected websocket viewers', registers });
+    this.roomsSubscribed = new Gauge({ name: 'framecast_gateway_rooms_subscribed', help: 'Rooms this gateway is subscribed to on the bus', registers });
+    this.viewersClosed = new Counter({
+      name: 'framecast_gateway_viewers_closed_total',
+      help: 'Viewer connections closed by the gateway, by websocket close code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.viewersRefused = new Counter({
+      name: 'framecast_gateway_viewers_refused_total',
+      help: 'Viewer connections refused at connect, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.busReconnects = new Counter({ name: 'framecast_gateway_bus_reconnects_total', help: 'Reconnect attempts to the frame bus (Redis)', registers });
+    this.busUp = new Gauge({ name: 'framecast_gateway_bus_up', help: '1 while the frame bus is connected', registers });
+  }
+}

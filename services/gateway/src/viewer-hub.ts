@@ -1,0 +1,86 @@
+import type { FrameBus } from '@framecast/bus';
+import type { Logger } from '@framecast/logging';
+import { CLOSE_REASONS, CloseCode, errorMessage, type CloseCodeValue } from '@framecast/protocol';
+import type { WebSocket } from 'ws';
+import type { GatewayConfig } from './config.ts';
+import { RoomSubscriptions } from './fanout/room-subscriptions.ts';
+import { Viewer, socketOf } from './fanout/viewer.ts';
+import type { GatewayMetrics } from './metrics.ts';
+
+/** A closing viewer that does not finish the close handshake in this time is cut off. */
+const CLOSE_HANDSHAKE_MS = 2_000;
+
+/** All viewers of this gateway and the rooms they watch. */
+export class ViewerHub {
+  readonly subscriptions: RoomSubscriptions;
+  private readonly viewers = new Set<Viewer>();
+  private nextId = 1;
+  draining = false;
+
+  constructor(
+    readonly config: GatewayConfig,
+    readonly bus: FrameBus,
+    readonly metrics: GatewayMetrics,
+    readonly logger: Logger,
+    readonly version: string,
+  ) {
+    this.subscriptions = new RoomSubscriptions({
+      bus,
+      metrics,
+      logger,
+      lingerMs: config.FRAMECAST_SUBSCRIBE_LINGER_MS,
+      maxFrameBytes: config.FRAMECAST_MAX_FRAME_BYTES,
+      maxBufferedBytes: config.FRAMECAST_MAX_BUFFERED_BYTES,
+      stallTimeoutMs: config.FRAMECAST_STALL_TIMEOUT_MS,
+      firstFrameMaxAgeMs: config.FRAMECAST_FIRST_FRAME_MAX_AGE_MS,
+      onStalled: (v) => this.close(v, CloseCode.Stalled),
+    });
+  }
+
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  add(ws: WebSocket, room: string, remoteAddress: string): Viewer {
+    const viewer = new Viewer(this.nextId++, room, ws, socketOf(ws), remoteAddress);
+    this.viewers.add(viewer);
+    this.metrics.viewers.set(this.viewers.size);
+    this.subscriptions.join(viewer);
+    this.logger.debug({ viewer: viewer.id, room, remoteAddress }, 'viewer joined');
+    return viewer;
+  }
+
+  remove(viewer: Viewer): void {
+    if (!this.viewers.delete(viewer)) return;
+    this.metrics.viewers.set(this.viewers.size);
+    this.subscriptions.leave(viewer);
+    this.logger.debug({ viewer: viewer.id, room: viewer.room, sent: viewer.framesSent, skipped: viewer.framesSkipped }, 'viewer left');
+  }
+
+  /** Closes a viewer with a protocol close code; frames stop at once, the socket goes soon after. */
+  close(viewer: Viewer, code: CloseCodeValue): void {
+    if (viewer.closing) return;
+    viewer.closing = true;
+    this.metrics.viewersClosed.inc({ code: String(code) });
+    if (code === CloseCode.Stalled) {
+      this.logger.info({ viewer: viewer.id, room: viewer.room, skipped: viewer.framesSkipped }, 'closing stalled viewer');
+      viewer.ws.send(errorMessage(code, 'stalled', CLOSE_REASONS[code]));
+    }
+    viewer.ws.close(code, CLOSE_REASONS[code]);
+    // A stalled viewer never reads the close frame; do not wait the ws default of 30 s for it.
+    setTimeout(() => viewer.ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
+    this.remove(viewer);
+  }
+
+  /** Shutdown: refuse new viewers, close every viewer with 1012 so it reconnects elsewhere, then wait for the sockets. */
+  async closeAll(code: CloseCodeValue, deadline: number): Promise<void> {
+    this.draining = true;
+    const sockets = [...this.viewers].map((v) => v.ws);
+    for (const v of [...this.viewers]) this.close(v, code);
+    await Promise.race([
+      Promise.all(sockets.map((ws) => (ws.readyState === ws.CLOSED ? null : new Promise((r) => ws.once('close', r))))),
+      new Promise((r) => setTimeout(r, Math.max(0, Math.min(deadline - Date.now(), CLOSE_HANDSHAKE_MS))).unref()),
+    ]);
+    await this.subscriptions.closeAll();
+  }
+}
