@@ -18,6 +18,10 @@ export class GatewayMetrics {
   readonly viewersRefused: Counter<'reason'>;
   readonly busReconnects: Counter;
   readonly busUp: Gauge;
+  readonly bufferedBytes: Gauge;
+
+  /** Set by the viewer hub; read only when Prometheus scrapes, never per frame. */
+  sampleBuffered: () => number = () => 0;
 
   constructor(opts: { register?: Registry; defaultMetrics?: boolean } = {}) {
     const register = (this.register = opts.register ?? new Registry());
@@ -60,5 +64,11 @@ export class GatewayMetrics {
     });
     this.busReconnects = new Counter({ name: 'framecast_gateway_bus_reconnects_total', help: 'Reconnect attempts to the frame bus (Redis)', registers });
     this.busUp = new Gauge({ name: 'framecast_gateway_bus_up', help: '1 while the frame bus is connected', registers });
+    this.bufferedBytes = new Gauge({
+      name: 'framecast_gateway_viewer_buffered_bytes',
+      help: 'Bytes written to viewer sockets and not yet taken by the kernel, summed over viewers (bounded per viewer)',
+      registers,
+      collect: () => this.bufferedBytes.set(this.sampleBuffered()),
+    });
   }
 }

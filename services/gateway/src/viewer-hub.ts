@@ -35,6 +35,11 @@ export class ViewerHub {
       firstFrameMaxAgeMs: config.FRAMECAST_FIRST_FRAME_MAX_AGE_MS,
       onStalled: (v) => this.close(v, CloseCode.Stalled),
     });
+    metrics.sampleBuffered = () => {
+      let total = 0;
+      for (const v of this.viewers) total += v.socket.writableLength;
+      return total;
+    };
   }
 
   get viewerCount(): number {
@@ -67,8 +72,11 @@ export class ViewerHub {
       viewer.ws.send(errorMessage(code, 'stalled', CLOSE_REASONS[code]));
     }
     viewer.ws.close(code, CLOSE_REASONS[code]);
-    // A stalled viewer never reads the close frame; do not wait the ws default of 30 s for it.
-    setTimeout(() => viewer.ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
+    // The close frame waits behind the bytes already buffered. A stalled viewer gets as long
+    // again as it was stalled to read them and learn the code; the bytes held meanwhile are the
+    // bounded ones already there. Anyone else gets the usual short handshake, not ws's 30 s.
+    const grace = code === CloseCode.Stalled ? this.config.FRAMECAST_STALL_TIMEOUT_MS : CLOSE_HANDSHAKE_MS;
+    setTimeout(() => viewer.ws.terminate(), grace).unref();
     this.remove(viewer);
   }
 
@@ -81,6 +89,8 @@ export class ViewerHub {
       Promise.all(sockets.map((ws) => (ws.readyState === ws.CLOSED ? null : new Promise((r) => ws.once('close', r))))),
       new Promise((r) => setTimeout(r, Math.max(0, Math.min(deadline - Date.now(), CLOSE_HANDSHAKE_MS))).unref()),
     ]);
+    // Whoever has not answered the close frame by now is not reading: cut it off.
+    for (const ws of sockets) if (ws.readyState !== ws.CLOSED) ws.terminate();
     await this.subscriptions.closeAll();
   }
 }
