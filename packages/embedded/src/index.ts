@@ -1,0 +1,1 @@
+export { startEmbedded, loadEmbeddedConfig, type Embedded, type EmbeddedConfig } from './embedded.ts';
