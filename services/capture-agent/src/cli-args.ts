@@ -48,6 +48,8 @@ export class UsageError extends Error {
 export type ParsedArgs = { help: true } | { help: false; values: Partial<Record<Flag, string>> };
 
 export function parseAgentArgs(argv: string[]): ParsedArgs {
+  // `pnpm start -- --fps 5` hands the script a literal leading "--"; it separates nothing here.
+  if (argv[0] === '--') argv = argv.slice(1);
   const options = Object.fromEntries(Object.keys(FLAG_ENV).map((f) => [f, { type: 'string' as const }])) as Record<Flag, { type: 'string' }>;
   let parsed;
   try {

@@ -149,6 +149,10 @@ describe('command line', () => {
     }
   });
 
+  it('ignores the leading "--" that `pnpm start -- ...` passes through', () => {
+    expect(load(['--', '--fps', '7'], REDIS).FRAMECAST_FPS).toBe(7);
+  });
+
   it('recognises --help and -h', () => {
     expect(parseAgentArgs(['--help'])).toEqual({ help: true });
     expect(parseAgentArgs(['-h', '--fps', '3'])).toEqual({ help: true });

@@ -111,12 +111,17 @@ export class FramePublisher {
     }
     const frame = this.slot;
     this.slot = null;
-    this.inFlight = this.send(frame).finally(() => {
+    this.inFlight = this.send(frame).then((ok) => {
       this.inFlight = null;
+      // A frame that arrived during the publish goes out now (the newest one only). After a
+      // failure it waits for the bus's ready event or the next frame instead: retrying at once
+      // would hammer a failing Redis.
+      if (ok) this.pump();
     });
   }
 
-  private async send(frame: CapturedFrame): Promise<void> {
+  /** Publishes one frame; resolves false (never rejects) when the publish failed. */
+  private async send(frame: CapturedFrame): Promise<boolean> {
     // The one allocation per published frame: header and JPEG in a single Buffer, which the
     // bus writes to Redis as is and every gateway forwards unchanged.
     const envelope = encodeEnvelope(
@@ -135,18 +140,16 @@ export class FramePublisher {
     } catch (err) {
       this.counters.publishFailures++;
       this.markDown(err);
-      // The failed frame is still the newest unless another one arrived meanwhile. It waits for
-      // the bus's ready event or the next frame; retrying at once would hammer a failing Redis.
-      if (this.closed) return;
+      // The failed frame is still the newest unless another one arrived meanwhile.
+      if (this.closed) return false;
       if (!this.slot) this.slot = frame;
       else this.counters.dropped.bus_down++;
-      return;
+      return false;
     }
     this.counters.published++;
     this.sequence = (this.sequence + 1) >>> 0;
     this.markUp();
-    // A frame that arrived during the publish goes out now (the newest one only).
-    queueMicrotask(() => this.pump());
+    return true;
   }
 
   private publishWithTimeout(envelope: Buffer): Promise<void> {
