@@ -164,6 +164,23 @@ describe('JpegStreamSplitter', () => {
     }
   });
 
+  it('never throws on arbitrary bytes and only emits SOI…EOI frames within the size cap', () => {
+    // Bytes biased towards marker codes so the fuzzing reaches every parser state.
+    const byte = fc.oneof(fc.constantFrom(0xff, 0xd8, 0xd9, 0xda, 0xc0, 0xc4, 0xe1, 0xd0, 0x00, 0x01, 0x08, 0x0c), fc.integer({ min: 0, max: 255 }));
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 400 }), fc.array(fc.nat(400), { maxLength: 8 }), (bytes, cuts) => {
+        const stream = Buffer.concat([Buffer.from(bytes), jpegs[0]!]);
+        const { frames } = split(stream, cuts, 4096);
+        for (const f of frames) {
+          expect(f.subarray(0, 2).equals(Buffer.from([0xff, 0xd8]))).toBe(true);
+          expect(f.subarray(-2).equals(Buffer.from([0xff, 0xd9]))).toBe(true);
+          expect(f.length).toBeLessThanOrEqual(4096);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('reset() discards a partial frame', () => {
     const frames: Buffer[] = [];
     const splitter = new JpegStreamSplitter({ maxFrameBytes: 1 << 20, onFrame: (f) => frames.push(f) });
