@@ -1,5 +1,4 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import websocket from '@fastify/websocket';
 import type { FrameBus } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
 import { CloseCode } from '@framecast/protocol';
@@ -8,7 +7,7 @@ import { GatewayMetrics } from './metrics.ts';
 import { ViewerHub } from './viewer-hub.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
 import { registerViewerPage } from './routes/viewer-page.ts';
-import { registerViewerSocket } from './routes/viewer-socket.ts';
+import { registerViewerUpgrades } from './routes/viewer-upgrade.ts';
 
 export const GATEWAY_VERSION = '0.1.0';
 
@@ -54,14 +53,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
   });
-  await app.register(websocket, {
-    // Viewers send nothing meaningful; a small cap turns abuse into close 1009.
-    options: { maxPayload: 4096, perMessageDeflate: false },
-    // Our shutdown closes viewers itself (1012); the plugin's default would use 1005.
-    preClose: (done) => done(),
-  });
   registerOpsRoutes(app, hub);
-  registerViewerSocket(app, hub);
+  const wss = registerViewerUpgrades(app, hub);
   registerViewerPage(app);
 
   let shuttingDown: Promise<void> | null = null;
@@ -82,7 +75,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
         // Stop accepting first; established viewers are closed below.
         app.server.close();
         await hub.closeAll(CloseCode.ServiceRestart, deadline);
-        await Promise.allSettled([bus.close(), app.close()]);
+        await Promise.allSettled([bus.close(), app.close(), new Promise((r) => wss.close(r))]);
       })();
       return shuttingDown;
     },

@@ -1,0 +1,202 @@
+/**
+ * pnpm bench — framecast's gateway against the bare fan-out floor (bench/src/floor-server.ts) on
+ * the same workloads in the same process tree, alternating A B A B so machine drift cancels out.
+ * Starts its own redis-server, a publisher and a load generator as separate processes.
+ *
+ *   pnpm bench [--workload light,ramp,idle,slow,join] [--reps 2] [--measure-ms 4000] [--ramp-steps 5,10,25,50,100,200] [--cpu-prof]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startTestRedis } from '@framecast/testing';
+import { LatencyHistogram } from './latency-histogram.ts';
+import { IpcChild, type ServerKind } from './processes.ts';
+import { idleTable, joinTable, mean, ratio, streamTable } from './report.ts';
+import { runIdle, runJoins, runStream, type IdleResult, type JoinResult, type Rig, type StreamResult, type StreamSpec } from './run.ts';
+
+const WORKLOADS = ['light', 'ramp', 'idle', 'slow', 'join'] as const;
+type Workload = (typeof WORKLOADS)[number];
+const KINDS: ServerKind[] = ['framecast', 'floor'];
+const FRAME_BYTES = 30 * 1024;
+const RAMP_LIMITS = { p99Ms: 250, lossPct: 1 };
+
+const { values } = parseArgs({
+  options: {
+    workload: { type: 'string', default: WORKLOADS.join(',') },
+    reps: { type: 'string', default: '2' },
+    'measure-ms': { type: 'string', default: '4000' },
+    'cpu-prof': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'results' },
+    'ramp-steps': { type: 'string', default: '5,10,25,50,100,200' },
+  },
+});
+const selected = values.workload.split(',').map((w) => w.trim()) as Workload[];
+for (const w of selected) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; choose from ${WORKLOADS.join(', ')}`);
+const reps = Number(values.reps);
+const measureMs = Number(values['measure-ms']);
+const RAMP_STEPS = values['ramp-steps'].split(',').map(Number);
+
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const results: Record<string, unknown> = { startedAt: new Date().toISOString(), node: process.version, reps, measureMs };
+
+function aggregate(rs: StreamResult[]): StreamResult {
+  const hist = new LatencyHistogram();
+  for (const r of rs) hist.merge(r.hist);
+  const m = (k: keyof StreamResult) => mean(rs.map((r) => r[k] as number));
+  return {
+    server: rs[0]!.server,
+    viewers: rs[0]!.viewers,
+    framesPerSec: m('framesPerSec'),
+    mbPerSec: m('mbPerSec'),
+    lossPct: m('lossPct'),
+    p50: hist.percentileMs(50),
+    p95: hist.percentileMs(95),
+    p99: hist.percentileMs(99),
+    max: hist.maxUs / 1000,
+    cpuUsPerFrame: m('cpuUsPerFrame'),
+    serverCore: m('serverCore'),
+    loadgenCore: m('loadgenCore'),
+    peakRss: Math.max(...rs.map((r) => r.peakRss)),
+    rssGrowth: Math.max(...rs.map((r) => r.rssGrowth)),
+    slowCloseCode: rs[0]!.slowCloseCode,
+    hist,
+  };
+}
+
+const json = (r: StreamResult) => {
+  const { hist: _hist, ...rest } = r;
+  return rest;
+};
+
+/** Runs `spec` on both servers, alternating, and returns the aggregate per server. */
+async function abStream(rig: Rig, label: string, spec: StreamSpec, kinds = KINDS): Promise<Record<ServerKind, StreamResult>> {
+  const runs: Record<ServerKind, StreamResult[]> = { framecast: [], floor: [] };
+  for (let rep = 0; rep < reps; rep++) {
+    for (const kind of kinds) {
+      const r = await runStream(rig, kind, spec);
+      runs[kind].push(r);
+      say(streamTable([{ label: `${label} #${rep + 1}`, r }]).split('\n')[2]!);
+    }
+  }
+  return Object.fromEntries(kinds.map((k) => [k, aggregate(runs[k])])) as Record<ServerKind, StreamResult>;
+}
+
+function compare(a: StreamResult, b: StreamResult): Record<string, string> {
+  return {
+    'frames/s': ratio(a.framesPerSec, b.framesPerSec),
+    'cpu µs/frame': ratio(a.cpuUsPerFrame, b.cpuUsPerFrame),
+    p50: ratio(a.p50, b.p50),
+    p99: ratio(a.p99, b.p99),
+    'peak RSS': ratio(a.peakRss, b.peakRss),
+  };
+}
+
+const stream = (rooms: number, viewersPerRoom: number, fps: number, extra: Partial<StreamSpec> = {}): StreamSpec => ({
+  rooms,
+  viewersPerRoom,
+  fps,
+  bytes: FRAME_BYTES,
+  warmupMs: 1500,
+  measureMs,
+  ...extra,
+});
+
+async function main(): Promise<void> {
+  const redis = await startTestRedis({ needsControl: true });
+  const rig: Rig = {
+    redisUrl: redis.url,
+    publisher: await IpcChild.fork('publisher.ts', { REDIS_URL: redis.url }),
+    loadgen: await IpcChild.fork('loadgen.ts', {}),
+    gatewayNodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [],
+  };
+  say(`framecast bench: ${selected.join(', ')}; ${reps} reps A B A B; ${measureMs} ms windows; frames ${FRAME_BYTES / 1024} KB\n`);
+  try {
+    if (selected.includes('light')) {
+      say('## light: 4 rooms × 25 viewers × 15 fps');
+      const r = await abStream(rig, 'light', stream(4, 25, 15));
+      say(streamTable(KINDS.map((k) => ({ label: 'light', r: r[k] }))));
+      const c = compare(r.framecast, r.floor);
+      say(`framecast/floor: ${JSON.stringify(c)}\n`);
+      results.light = { framecast: json(r.framecast), floor: json(r.floor), ratio: c };
+    }
+
+    if (selected.includes('ramp')) {
+      say('## ramp: 8 rooms × 30 fps, viewers per room 5 → 200; a server stops at p99 > 250 ms or loss > 1 %');
+      const steps: Array<{ perRoom: number; framecast?: StreamResult; floor?: StreamResult }> = [];
+      const capacity: Record<ServerKind, number> = { framecast: 0, floor: 0 };
+      let alive = [...KINDS];
+      for (const perRoom of RAMP_STEPS) {
+        if (alive.length === 0) break;
+        const r = await abStream(rig, `ramp ${perRoom}/room`, stream(8, perRoom, 30), alive);
+        const step: (typeof steps)[number] = { perRoom, ...r };
+        steps.push(step);
+        for (const k of alive) {
+          const ok = r[k].p99 <= RAMP_LIMITS.p99Ms && r[k].lossPct <= RAMP_LIMITS.lossPct;
+          if (ok) capacity[k] = perRoom;
+        }
+        alive = alive.filter((k) => r[k].p99 <= RAMP_LIMITS.p99Ms && r[k].lossPct <= RAMP_LIMITS.lossPct);
+      }
+      say(streamTable(steps.flatMap((s) => KINDS.filter((k) => s[k]).map((k) => ({ label: `${s.perRoom}/room`, r: s[k]! })))));
+      const at100 = steps.find((s) => s.perRoom === 100);
+      const capStep = steps.find((s) => s.perRoom === Math.min(capacity.framecast, capacity.floor));
+      const summary = {
+        capacityViewersPerRoom: capacity,
+        cpuPerFrameRatioAt100: at100?.framecast && at100.floor ? ratio(at100.framecast.cpuUsPerFrame, at100.floor.cpuUsPerFrame) : '–',
+        p99RatioAtCapacity: capStep?.framecast && capStep.floor ? ratio(capStep.framecast.p99, capStep.floor.p99) : '–',
+      };
+      say(`capacity (last passing step, viewers/room): framecast ${capacity.framecast}, floor ${capacity.floor}`);
+      say(`cpu µs/frame at 100/room framecast/floor: ${summary.cpuPerFrameRatioAt100}; p99 at the common capacity step: ${summary.p99RatioAtCapacity}\n`);
+      results.ramp = { steps: steps.map((s) => ({ perRoom: s.perRoom, framecast: s.framecast && json(s.framecast), floor: s.floor && json(s.floor) })), summary };
+    }
+
+    if (selected.includes('idle')) {
+      say('## idle: 2,000 connected viewers, no frames');
+      const rows: IdleResult[] = [];
+      for (let rep = 0; rep < reps; rep++) for (const k of KINDS) rows.push(await runIdle(rig, k, 2000));
+      say(idleTable(rows));
+      const per = (k: ServerKind) => mean(rows.filter((r) => r.server === k).map((r) => r.bytesPerViewer));
+      say(`bytes per idle viewer framecast/floor: ${ratio(per('framecast'), per('floor'))} (${Math.round(per('framecast'))} vs ${Math.round(per('floor'))})\n`);
+      results.idle = { runs: rows, bytesPerViewer: { framecast: per('framecast'), floor: per('floor') }, ratio: ratio(per('framecast'), per('floor')) };
+    }
+
+    if (selected.includes('slow')) {
+      say('## slow: 50 viewers at 30 fps, then the same plus one viewer that stops reading (stall timeout 5 s)');
+      const env = { FRAMECAST_STALL_TIMEOUT_MS: '5000' };
+      const slowMs = Math.max(measureMs, 8000);
+      const base = await abStream(rig, 'slow: baseline', stream(1, 50, 30, { serverEnv: env, measureMs: slowMs }));
+      const slow = await abStream(rig, 'slow: +1 stalled', stream(1, 50, 30, { serverEnv: env, measureMs: slowMs, slowViewer: true }));
+      const rows = KINDS.map((k) => ({
+        server: k,
+        p99Baseline: base[k].p99,
+        p99WithSlow: slow[k].p99,
+        p99Effect: ratio(slow[k].p99, base[k].p99),
+        rssGrowthMB: slow[k].rssGrowth / 1e6,
+        slowViewerClose: slow[k].slowCloseCode ?? 'still open',
+      }));
+      for (const r of rows)
+        say(`${r.server}: others' p99 ${r.p99Baseline.toFixed(1)} → ${r.p99WithSlow.toFixed(1)} ms (${r.p99Effect}), server RSS growth ${r.rssGrowthMB.toFixed(1)} MB, slow viewer: ${r.slowViewerClose}`);
+      say('');
+      results.slow = rows;
+    }
+
+    if (selected.includes('join')) {
+      say('## join: 200 sequential joins into a room streaming at 30 fps, connect → first frame');
+      const rows: JoinResult[] = [];
+      for (let rep = 0; rep < reps; rep++) for (const k of KINDS) rows.push(await runJoins(rig, k, 200, 30, FRAME_BYTES));
+      say(joinTable(rows));
+      say('');
+      results.join = rows;
+    }
+  } finally {
+    rig.publisher.kill();
+    rig.loadgen.kill();
+    await redis.close();
+  }
+  mkdirSync(new URL(`../${values.out}/`, import.meta.url), { recursive: true });
+  const file = new URL(`../${values.out}/bench-${String(results.startedAt).replace(/[:.]/g, '-')}.json`, import.meta.url);
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  writeFileSync(new URL(`../${values.out}/latest.json`, import.meta.url), JSON.stringify(results, null, 2));
+  say(`results: ${file.pathname}`);
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,97 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@framecast/testing';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const HERE = fileURLToPath(new URL('./', import.meta.url));
+
+/** A forked helper process (publisher, load generator) spoken to with request/reply messages. */
+export class IpcChild {
+  private constructor(readonly proc: ChildProcess) {}
+
+  static async fork(file: string, env: Record<string, string>): Promise<IpcChild> {
+    const proc = fork(HERE + file, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = new IpcChild(proc);
+    await child.next();
+    return child;
+  }
+
+  private next<T>(): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`bench child exited (${code})`));
+      this.proc.once('exit', onExit);
+      this.proc.once('message', (m) => {
+        this.proc.off('exit', onExit);
+        resolve(m as T);
+      });
+    });
+  }
+
+  call<T>(msg: object): Promise<T> {
+    const reply = this.next<T>();
+    this.proc.send(msg);
+    return reply;
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  kill(): void {
+    this.proc.kill('SIGKILL');
+  }
+}
+
+export type ServerKind = 'framecast' | 'floor';
+
+export interface ServerUnderTest {
+  kind: ServerKind;
+  pid: number;
+  port: number;
+  wsUrl(room: string): string;
+  stop(): Promise<void>;
+}
+
+/** Starts the server under test as its own process, the way an operator would. */
+export async function startServer(kind: ServerKind, redisUrl: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ServerUnderTest> {
+  const port = await freePort();
+  const entry = kind === 'framecast' ? 'services/gateway/src/main.ts' : 'bench/src/floor-server.ts';
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    FRAMECAST_GATEWAY_ID: 'bench',
+    ...extraEnv,
+  };
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  // The gateway logs JSON at warn, so readiness is its listening port answering.
+  createInterface({ input: proc.stdout! }).on('line', (l) => {
+    if (/"level":(40|50|60)/.test(l)) process.stderr.write(`[${kind}] ${l}\n`);
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/healthz`);
+      break;
+    } catch {
+      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`${kind} server did not start`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    kind,
+    pid: proc.pid!,
+    port,
+    wsUrl: (room) => `ws://127.0.0.1:${port}/ws/video/${room}`,
+    async stop() {
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { LatencyHistogram } from './latency-histogram.ts';
+import { CpuWindow, RssSampler, rssBytes } from './proc-stats.ts';
+import { IpcChild, startServer, type ServerKind, type ServerUnderTest } from './processes.ts';
+
+export interface Rig {
+  redisUrl: string;
+  publisher: IpcChild;
+  loadgen: IpcChild;
+  /** Extra node flags for the framecast gateway (e.g. --cpu-prof). */
+  gatewayNodeArgs: string[];
+}
+
+export interface StreamSpec {
+  rooms: number;
+  viewersPerRoom: number;
+  fps: number;
+  bytes: number;
+  warmupMs: number;
+  measureMs: number;
+  /** Add one viewer that stops reading (the `slow` workload). */
+  slowViewer?: boolean;
+  serverEnv?: Record<string, string>;
+}
+
+export interface StreamResult {
+  server: ServerKind;
+  viewers: number;
+  framesPerSec: number;
+  mbPerSec: number;
+  lossPct: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  cpuUsPerFrame: number;
+  serverCore: number;
+  loadgenCore: number;
+  peakRss: number;
+  rssGrowth: number;
+  slowCloseCode?: number | null;
+  hist: LatencyHistogram;
+}
+
+const roomNames = (n: number) => Array.from({ length: n }, (_, i) => `bench${i}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withServer<T>(rig: Rig, kind: ServerKind, env: Record<string, string>, fn: (s: ServerUnderTest) => Promise<T>): Promise<T> {
+  const server = await startServer(kind, rig.redisUrl, env, kind === 'framecast' ? rig.gatewayNodeArgs : []);
+  try {
+    await sleep(300);
+    return await fn(server);
+  } finally {
+    await rig.loadgen.call({ cmd: 'closeAll' });
+    await server.stop();
+  }
+}
+
+/** One streaming run against one server: connect, publish, warm up, measure. */
+export function runStream(rig: Rig, kind: ServerKind, spec: StreamSpec): Promise<StreamResult> {
+  return withServer(rig, kind, spec.serverEnv ?? {}, async (server) => {
+    const rooms = roomNames(spec.rooms);
+    const urls = rooms.flatMap((r) => Array.from({ length: spec.viewersPerRoom }, () => server.wsUrl(r)));
+    await rig.loadgen.call({ cmd: 'connect', urls });
+    if (spec.slowViewer) await rig.loadgen.call({ cmd: 'pauseOne', url: server.wsUrl(rooms[0]!) });
+    await rig.publisher.call({ cmd: 'start', rooms, fps: spec.fps, bytes: spec.bytes });
+    await sleep(spec.warmupMs);
+    await rig.loadgen.call({ cmd: 'reset' });
+    const rssStart = rssBytes(server.pid);
+    const rss = new RssSampler(server.pid);
+    const cpu = new CpuWindow(server.pid);
+    const lgCpu = new CpuWindow(rig.loadgen.pid);
+    await sleep(spec.measureMs);
+    const serverCpu = cpu.end();
+    const loadgenCpu = lgCpu.end();
+    const peakRss = rss.stop();
+    const r = await rig.loadgen.call<{ frames: number; bytes: number; lost: number; maxUs: number; hist: Array<[number, number]> }>({ cmd: 'report' });
+    await rig.publisher.call({ cmd: 'stop' });
+    const slowCloseCode = spec.slowViewer ? (await rig.loadgen.call<{ closeCode: number | null }>({ cmd: 'slowReport' })).closeCode : undefined;
+    const hist = LatencyHistogram.fromSparse(r.hist, r.maxUs);
+    const seconds = serverCpu.wallUs / 1e6;
+    return {
+      server: kind,
+      viewers: urls.length,
+      framesPerSec: r.frames / seconds,
+      mbPerSec: r.bytes / seconds / 1e6,
+      lossPct: r.frames + r.lost === 0 ? 100 : (100 * r.lost) / (r.frames + r.lost),
+      p50: hist.percentileMs(50),
+      p95: hist.percentileMs(95),
+      p99: hist.percentileMs(99),
+      max: hist.maxUs / 1000,
+      cpuUsPerFrame: r.frames === 0 ? NaN : serverCpu.cpuUs / r.frames,
+      serverCore: serverCpu.coreShare,
+      loadgenCore: loadgenCpu.coreShare,
+      peakRss,
+      rssGrowth: peakRss - rssStart,
+      slowCloseCode,
+      hist,
+    };
+  });
+}
+
+export interface IdleResult {
+  server: ServerKind;
+  viewers: number;
+  rssBefore: number;
+  rssAfter: number;
+  bytesPerViewer: number;
+}
+
+/** Memory per connected viewer with no frames flowing. */
+export function runIdle(rig: Rig, kind: ServerKind, viewers: number): Promise<IdleResult> {
+  return withServer(rig, kind, {}, async (server) => {
+    await sleep(700);
+    const rssBefore = rssBytes(server.pid);
+    const urls = roomNames(8).flatMap((r) => Array.from({ length: viewers / 8 }, () => server.wsUrl(r)));
+    await rig.loadgen.call({ cmd: 'connect', urls, batch: 200 });
+    await sleep(1500);
+    const rssAfter = rssBytes(server.pid);
+    return { server: kind, viewers, rssBefore, rssAfter, bytesPerViewer: (rssAfter - rssBefore) / viewers };
+  });
+}
+
+export interface JoinResult {
+  server: ServerKind;
+  joins: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Time from connect to first frame for sequential joins into rooms streaming at `fps`. */
+export function runJoins(rig: Rig, kind: ServerKind, joins: number, fps: number, bytes: number): Promise<JoinResult> {
+  return withServer(rig, kind, {}, async (server) => {
+    const rooms = roomNames(8);
+    // One resident viewer per room, so both servers are subscribed before the joins start.
+    await rig.loadgen.call({ cmd: 'connect', urls: rooms.map((r) => server.wsUrl(r)) });
+    await rig.publisher.call({ cmd: 'start', rooms, fps, bytes });
+    await sleep(1000);
+    const { times } = await rig.loadgen.call<{ times: number[] }>({ cmd: 'joins', url: server.wsUrl(rooms[0]!), count: joins });
+    await rig.publisher.call({ cmd: 'stop' });
+    const sorted = [...times].sort((a, b) => a - b);
+    const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+    return { server: kind, joins: times.length, p50: pct(50), p99: pct(99), max: sorted[sorted.length - 1]! };
+  });
+}
