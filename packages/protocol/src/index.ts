@@ -11,3 +11,5 @@ export {
   type ErrorName,
   type ControlMessage,
 } from './control.ts';
+export * from './registry-keys.ts';
+export * from './registry-api.ts';

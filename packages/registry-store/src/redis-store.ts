@@ -1,0 +1,242 @@
+import type { Redis } from 'ioredis';
+import { cameraMember, registryKeys as keys, type CameraReport } from '@framecast/protocol';
+import { scripts } from './lua-script.ts';
+import { controlConnection, execPipeline } from './redis-connection.ts';
+import { RedisAdminRecords } from './redis-admin-records.ts';
+import {
+  EVENTS_MAX_LENGTH,
+  HISTORY_MAX_AGE_MS,
+  type CameraStatus,
+  type HistoryEntry,
+  type Liveness,
+  type PresenceReport,
+  type PresenceResult,
+  type RegistryStore,
+  type RoomPatch,
+  type RoomRecord,
+  type RoomStatus,
+  type SweepResult,
+  type ViewerPresence,
+} from './types.ts';
+
+/** Most stale cameras or gateways one sweep call expires; the next sweep takes the rest. */
+const SWEEP_BATCH = 500;
+/** Longest history a single read returns (an hour of a very busy room). */
+const HISTORY_READ_LIMIT = 10_000;
+
+export interface RedisRegistryStoreOptions {
+  url: string;
+  /** Shown in CLIENT LIST. */
+  connectionName: string;
+}
+
+/**
+ * The registry's state in Redis. Reads are pipelined; every write that decides a transition
+ * (online/offline, joined/left, a gateway expiring) is one Lua script, so any number of registry
+ * replicas and gateways can write at once and each transition happens exactly once.
+ */
+export class RedisRegistryStore extends RedisAdminRecords implements RegistryStore {
+  readonly kind = 'redis' as const;
+  private sub: Redis | null = null;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly opts: RedisRegistryStoreOptions) {
+    super(controlConnection(opts.url, opts.connectionName));
+    // ioredis emits 'error' for every failed reconnect; callers watch `connection` state events.
+    this.redis.on('error', () => {});
+  }
+
+  /** The command connection, for readiness checks and state events. */
+  get connection(): Redis {
+    return this.redis;
+  }
+
+  async createRoom(room: RoomRecord): Promise<boolean> {
+    const fields = JSON.stringify({ title: room.title, description: room.description, visibility: room.visibility });
+    return (await scripts.rooms.run(this.redis, [keys.rooms()], ['create', room.name, room.createdAt, fields])) === 1;
+  }
+
+  async updateRoom(name: string, patch: RoomPatch, now: number): Promise<RoomRecord | null> {
+    const flat = await scripts.rooms.run(this.redis, [keys.rooms()], ['update', name, now, JSON.stringify(patch)]);
+    if (!Array.isArray(flat)) return null;
+    const record: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) record[String(flat[i])] = String(flat[i + 1]);
+    return parseRoom(record);
+  }
+
+  async getRoom(name: string): Promise<RoomRecord | null> {
+    return parseRoom(await this.redis.hgetall(keys.room(name)));
+  }
+
+  async deleteRoom(name: string): Promise<boolean> {
+    return (await scripts.rooms.run(this.redis, [keys.rooms()], ['delete', name, Date.now(), ''])) === 1;
+  }
+
+  async listRooms(): Promise<RoomRecord[]> {
+    const names = await this.redis.zrange(keys.rooms(), '0', '-1');
+    const p = this.redis.pipeline();
+    for (const name of names) p.hgetall(keys.room(name));
+    const records = (await execPipeline(p)) as Array<Record<string, string>>;
+    return records.map(parseRoom).filter((r): r is RoomRecord => r !== null);
+  }
+
+  async roomStatus(rooms: string[], now: number, liveness: Liveness): Promise<Map<string, RoomStatus>> {
+    const p = this.redis.pipeline();
+    p.zrangebyscore(keys.gateways(), `(${now - liveness.gatewayTimeoutMs}`, '+inf');
+    for (const room of rooms) p.hgetall(keys.roomCameras(room)).smembers(keys.roomGateways(room));
+    const [liveGateways, ...perRoom] = await execPipeline(p);
+    const alive = new Set(liveGateways as string[]);
+    const counts = this.redis.pipeline();
+    const asked: Array<[string, string]> = [];
+    rooms.forEach((room, i) => {
+      for (const gw of perRoom[2 * i + 1] as string[]) {
+        if (!alive.has(gw)) continue;
+        counts.hlen(keys.roomPresence(room, gw));
+        asked.push([room, gw]);
+      }
+    });
+    const lengths = asked.length > 0 ? ((await execPipeline(counts)) as number[]) : [];
+    const out = new Map<string, RoomStatus>();
+    rooms.forEach((room, i) => {
+      const cameras = Object.values(perRoom[2 * i] as Record<string, string>)
+        .map((json) => JSON.parse(json) as CameraStatus)
+        .filter((c) => c.reportedAt > now - liveness.agentTimeoutMs)
+        .sort((a, b) => a.agentId.localeCompare(b.agentId));
+      out.set(room, { live: cameras.length > 0, cameras, viewers: { total: 0, byGateway: {} } });
+    });
+    asked.forEach(([room, gw], i) => {
+      const n = lengths[i] ?? 0;
+      if (n === 0) return;
+      const v = out.get(room)!.viewers;
+      v.total += n;
+      v.byGateway[gw] = n;
+    });
+    return out;
+  }
+
+  async heartbeat(agentId: string, cameras: CameraReport[], now: number): Promise<string[]> {
+    const args = cameras.map(({ room, ...report }): [string, string] => {
+      cameraMember(room, agentId); // validates both halves of the member
+      const status: CameraStatus = { ...report, agentId, reportedAt: now };
+      return [room, JSON.stringify(status)];
+    });
+    const online = await scripts.heartbeat.run(this.redis, [keys.cameras()], [agentId, now, JSON.stringify(args), EVENTS_MAX_LENGTH]);
+    return online as string[];
+  }
+
+  async reportPresence(gateway: string, report: PresenceReport, now: number): Promise<PresenceResult> {
+    const tuple = (v: { id: string; room: string; user: string | null; since: number }) => [v.id, v.room, v.user, v.since];
+    const payload =
+      report.mode === 'delta'
+        ? { j: report.joins.map(tuple), l: report.leaves.map((l) => [l.id, l.room]) }
+        : { v: report.viewers.map(tuple) };
+    keys.gatewayRooms(gateway); // validates the id before it reaches a key
+    const result = await scripts.presence.run(this.redis, [keys.gateways()], [
+      gateway,
+      now,
+      report.mode,
+      JSON.stringify(payload),
+      HISTORY_MAX_AGE_MS,
+      EVENTS_MAX_LENGTH,
+    ]);
+    return result === 'resync' ? 'resync' : 'ok';
+  }
+
+  async presence(room: string, now: number, liveness: Liveness): Promise<ViewerPresence[]> {
+    const [alive, members] = await execPipeline(
+      this.redis.pipeline().zrangebyscore(keys.gateways(), `(${now - liveness.gatewayTimeoutMs}`, '+inf').smembers(keys.roomGateways(room)),
+    );
+    const live = new Set(alive as string[]);
+    const gws = (members as string[]).filter((g) => live.has(g)).sort();
+    if (gws.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const gw of gws) p.hgetall(keys.roomPresence(room, gw));
+    const hashes = (await execPipeline(p)) as Array<Record<string, string>>;
+    const out: ViewerPresence[] = [];
+    hashes.forEach((hash, i) => {
+      const gateway = gws[i]!;
+      for (const [id, json] of Object.entries(hash)) {
+        const { u, s } = JSON.parse(json) as { u?: string | null; s: number };
+        out.push({ id: `${gateway}/${id}`, gateway, user: u ?? null, since: s });
+      }
+    });
+    return out.sort((a, b) => a.since - b.since || a.id.localeCompare(b.id));
+  }
+
+  async history(room: string, since: number): Promise<HistoryEntry[]> {
+    const entries = await this.redis.xrange(keys.roomHistory(room), String(Math.max(0, since)), '+', 'COUNT', HISTORY_READ_LIMIT);
+    return entries.map(([id, flat]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+      return {
+        at: Number(id.split('-')[0]),
+        event: f.e === 'left' ? 'left' : 'joined',
+        viewer: `${f.g}/${f.v}`,
+        gateway: f.g ?? '',
+        user: f.u ?? null,
+        reason: f.r ?? null,
+      };
+    });
+  }
+
+  async sweep(now: number, liveness: Liveness): Promise<SweepResult> {
+    const [cams, offline, gone, viewers] = (await scripts.sweep.run(this.redis, [keys.cameras(), keys.gateways()], [
+      now,
+      now - liveness.agentTimeoutMs,
+      now - liveness.gatewayTimeoutMs,
+      HISTORY_MAX_AGE_MS,
+      EVENTS_MAX_LENGTH,
+      SWEEP_BATCH,
+    ])) as [number, string[], string[], number];
+    return { camerasExpired: cams, roomsOffline: offline, gatewaysExpired: gone, viewersExpired: viewers };
+  }
+
+  async privateRooms(): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(keys.privateRooms()));
+  }
+
+  onRoomsChanged(listener: () => void): () => void {
+    this.listeners.add(listener);
+    if (!this.sub) {
+      // Its own connection (a subscribed connection runs nothing else); after a reconnect it
+      // re-subscribes and the listeners reload, since notices sent meanwhile were lost.
+      const sub = this.redis.duplicate({ connectionName: `${this.opts.connectionName}:sub`, enableOfflineQueue: true, maxRetriesPerRequest: null });
+      sub.on('error', () => {});
+      let connectedBefore = false;
+      sub.on('ready', () => {
+        if (connectedBefore) for (const l of this.listeners) l();
+        connectedBefore = true;
+      });
+      sub.on('message', () => {
+        for (const l of this.listeners) l();
+      });
+      void sub.subscribe(keys.roomsChanged()).catch(() => {});
+      this.sub = sub;
+    }
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    const quit = async (c: Redis | null) => {
+      if (!c) return;
+      try {
+        await c.quit();
+      } catch {
+        c.disconnect();
+      }
+    };
+    await Promise.all([quit(this.redis), quit(this.sub)]);
+  }
+}
+
+function parseRoom(h: Record<string, string>): RoomRecord | null {
+  if (!h.name) return null;
+  return {
+    name: h.name,
+    title: h.title ?? h.name,
+    description: h.description ?? '',
+    visibility: h.visibility === 'private' ? 'private' : 'public',
+    createdAt: Number(h.createdAt),
+    updatedAt: Number(h.updatedAt),
+  };
+}

@@ -1,0 +1,15 @@
+export {
+  ViewerTokenSigner,
+  ViewerTokenVerifier,
+  grantsRoom,
+  TOKEN_ISSUER,
+  TOKEN_AUDIENCE,
+  TOKEN_ALGORITHM,
+  MIN_SECRET_BYTES,
+  CLOCK_TOLERANCE_S,
+  type ViewerClaims,
+  type TokenCheck,
+  type TokenFailure,
+  type IssueOptions,
+} from './tokens.ts';
+export { authEnvFields, requireWhenAuthOn, type AuthConfig } from './auth-config.ts';
