@@ -161,19 +161,23 @@ async function main(): Promise<void> {
     if (selected.includes('slow')) {
       say('## slow: 50 viewers at 30 fps, then the same plus one viewer that stops reading (stall timeout 5 s)');
       const env = { FRAMECAST_STALL_TIMEOUT_MS: '5000' };
-      const slowMs = Math.max(measureMs, 8000);
-      const base = await abStream(rig, 'slow: baseline', stream(1, 50, 30, { serverEnv: env, measureMs: slowMs }));
-      const slow = await abStream(rig, 'slow: +1 stalled', stream(1, 50, 30, { serverEnv: env, measureMs: slowMs, slowViewer: true }));
+      // The stalled client's kernel buffers absorb several MB before the server sees any
+      // backpressure (~7 s at 0.9 MB/s), so the window must outlast that plus the stall timeout.
+      // A long warm-up lets the heap settle, so RSS growth in the window is the slow viewer's.
+      const window = { serverEnv: env, warmupMs: 5000, measureMs: Math.max(measureMs, 20_000) };
+      const base = await abStream(rig, 'slow: baseline', stream(1, 50, 30, window));
+      const slow = await abStream(rig, 'slow: +1 stalled', stream(1, 50, 30, { ...window, slowViewer: true }));
       const rows = KINDS.map((k) => ({
         server: k,
         p99Baseline: base[k].p99,
         p99WithSlow: slow[k].p99,
         p99Effect: ratio(slow[k].p99, base[k].p99),
         rssGrowthMB: slow[k].rssGrowth / 1e6,
+        rssGrowthBaselineMB: base[k].rssGrowth / 1e6,
         slowViewerClose: slow[k].slowCloseCode ?? 'still open',
       }));
       for (const r of rows)
-        say(`${r.server}: others' p99 ${r.p99Baseline.toFixed(1)} → ${r.p99WithSlow.toFixed(1)} ms (${r.p99Effect}), server RSS growth ${r.rssGrowthMB.toFixed(1)} MB, slow viewer: ${r.slowViewerClose}`);
+        say(`${r.server}: others' p99 ${r.p99Baseline.toFixed(1)} → ${r.p99WithSlow.toFixed(1)} ms (${r.p99Effect}), server RSS growth ${r.rssGrowthMB.toFixed(1)} MB (baseline run ${r.rssGrowthBaselineMB.toFixed(1)} MB), slow viewer: ${r.slowViewerClose}`);
       say('');
       results.slow = rows;
     }
