@@ -3,17 +3,18 @@
  * the same workloads in the same process tree, alternating A B A B so machine drift cancels out.
  * Starts its own redis-server, a publisher and a load generator as separate processes.
  *
- *   pnpm bench [--workload light,ramp,idle,slow,join] [--reps 2] [--measure-ms 4000] [--ramp-steps 5,10,25,50,100,200] [--cpu-prof]
+ *   pnpm bench [--workload light,ramp,idle,slow,join,agent] [--reps 2] [--measure-ms 4000] [--ramp-steps 5,10,25,50,100,200] [--cpu-prof]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startTestRedis } from '@framecast/testing';
+import { runAgentCost } from './agent-cost.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import { IpcChild, type ServerKind } from './processes.ts';
 import { idleTable, joinTable, mean, ratio, streamTable } from './report.ts';
 import { runIdle, runJoins, runStream, type IdleResult, type JoinResult, type Rig, type StreamResult, type StreamSpec } from './run.ts';
 
-const WORKLOADS = ['light', 'ramp', 'idle', 'slow', 'join'] as const;
+const WORKLOADS = ['light', 'ramp', 'idle', 'slow', 'join', 'agent'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const KINDS: ServerKind[] = ['framecast', 'floor'];
 const FRAME_BYTES = 30 * 1024;
@@ -189,6 +190,20 @@ async function main(): Promise<void> {
       say(joinTable(rows));
       say('');
       results.join = rows;
+    }
+    if (selected.includes('agent')) {
+      say('## agent: capture agent CPU per published frame, 30 fps 720p (ffmpeg MJPEG passed through, not re-encoded by the agent)');
+      const rows = [];
+      for (const source of ['ffmpeg:testsrc', 'testsrc']) {
+        const r = await runAgentCost(rig.redisUrl, source, '1280x720', 30, Math.max(measureMs, 5000));
+        rows.push(r);
+        say(
+          `${source.padEnd(15)} ${r.publishedPerSec.toFixed(1)} frames/s, ${(r.meanFrameBytes / 1024).toFixed(1)} KB/frame, agent ${r.agentCpuUsPerFrame.toFixed(0)} µs/frame (${Math.round(r.agentCore * 100)}% core)` +
+            (Number.isFinite(r.ffmpegCpuUsPerFrame) ? `, ffmpeg ${r.ffmpegCpuUsPerFrame.toFixed(0)} µs/frame` : ', encoded in-process by sharp'),
+        );
+      }
+      say('');
+      results.agent = rows;
     }
   } finally {
     rig.publisher.kill();

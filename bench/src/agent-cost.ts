@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { cpuMicros } from './proc-stats.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface AgentCostResult {
+  source: string;
+  size: string;
+  fps: number;
+  published: number;
+  publishedPerSec: number;
+  agentCpuUsPerFrame: number;
+  agentCore: number;
+  ffmpegCpuUsPerFrame: number;
+  meanFrameBytes: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Children of a process, from /proc (to find the agent's ffmpeg). */
+async function childPids(pid: number): Promise<number[]> {
+  const { readFileSync } = await import('node:fs');
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The capture agent's own cost per published frame: the CLI as shipped, publishing to the
+ * bench's Redis, measured from /proc over a window. ffmpeg's CPU (the encoder) is reported
+ * apart: the agent's share is split → envelope → PUBLISH.
+ */
+export async function runAgentCost(redisUrl: string, source: string, size: string, fps: number, measureMs: number): Promise<AgentCostResult> {
+  const room = 'agentcost';
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'services/capture-agent/src/main.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, REDIS_URL: redisUrl, FRAMECAST_ROOM: room, FRAMECAST_SOURCE: source, FRAMECAST_SIZE: size, FRAMECAST_FPS: String(fps), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const sub = new Redis(redisUrl);
+  let published = 0;
+  let bytes = 0;
+  sub.on('messageBuffer', (_c: Buffer, m: Buffer) => {
+    published++;
+    bytes += m.length;
+  });
+  await sub.subscribe(`video_${room}`);
+  try {
+    const deadline = Date.now() + 20_000;
+    while (published < fps * 2) {
+      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`agent (${source}) published nothing`);
+      await sleep(100);
+    }
+    const children = await childPids(proc.pid!);
+    const cpu0 = cpuMicros(proc.pid!);
+    const ff0 = children.reduce((a, p) => a + cpuMicros(p), 0);
+    const n0 = published;
+    const b0 = bytes;
+    const t0 = performance.now();
+    await sleep(measureMs);
+    const wallUs = (performance.now() - t0) * 1000;
+    const agentUs = cpuMicros(proc.pid!) - cpu0;
+    const ffUs = children.reduce((a, p) => a + cpuMicros(p), 0) - ff0;
+    const n = published - n0;
+    return {
+      source,
+      size,
+      fps,
+      published: n,
+      publishedPerSec: (n * 1e6) / wallUs,
+      agentCpuUsPerFrame: agentUs / n,
+      agentCore: agentUs / wallUs,
+      ffmpegCpuUsPerFrame: children.length ? ffUs / n : NaN,
+      meanFrameBytes: (bytes - b0) / n,
+    };
+  } finally {
+    sub.disconnect();
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+  }
+}
