@@ -1,78 +1,85 @@
 import type { FrameBus } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
-import { assertRoomName } from '@framecast/protocol';
+import type { Registry } from 'prom-client';
+import { CameraPipeline, type CameraStats } from './camera-pipeline.ts';
 import type { AgentConfig } from './config.ts';
-import { FramePublisher, type PublisherStats } from './publisher.ts';
-import { FfmpegSource } from './sources/ffmpeg-source.ts';
-import type { FrameSource } from './sources/frame-source.ts';
-import { TestPatternSource } from './sources/test-pattern.ts';
+import { AgentMetrics } from './metrics.ts';
 
 export interface CaptureAgentOptions {
   config: AgentConfig;
   /** The caller owns the bus: the agent publishes on it but never closes it. */
   bus: FrameBus;
   logger: Logger;
+  /** Where the agent's metrics go (default: a registry of its own, with Node process metrics). */
+  register?: Registry;
 }
 
-export interface CaptureAgentStats extends PublisherStats {
-  room: string;
-  source: string;
-  /** Source-specific counters: frames, skippedTicks, restarts, oversized... */
-  sourceStats: Record<string, number>;
+export interface CaptureAgentStats {
+  busUp: boolean;
+  cameras: CameraStats[];
+}
+
+/** What /healthz answers: healthy while the bus is up and every camera streams. */
+export interface AgentHealth {
+  ok: boolean;
+  busUp: boolean;
+  cameras: Array<Pick<CameraStats, 'camera' | 'room' | 'source' | 'state' | 'mode' | 'fps' | 'lastFrameAgeMs' | 'lastError' | 'restarts'>>;
 }
 
 export interface CaptureAgent {
-  /** Stops the source (ffmpeg killed and reaped) and the publisher. Idempotent. */
+  /** Stops every camera (ffmpeg processes killed and reaped) and publisher. Idempotent. */
   stop(): Promise<void>;
   stats(): CaptureAgentStats;
-}
-
-export function createSource(config: AgentConfig, logger: Logger): FrameSource {
-  const { width, height } = config.FRAMECAST_SIZE;
-  const common = { width, height, fps: config.FRAMECAST_FPS, quality: config.FRAMECAST_QUALITY };
-  switch (config.FRAMECAST_SOURCE) {
-    case 'testsrc':
-      return new TestPatternSource({ ...common, logger: logger.child({ source: 'testsrc' }) });
-    case 'ffmpeg:testsrc':
-      return new FfmpegSource({
-        ...common,
-        maxFrameBytes: config.FRAMECAST_MAX_FRAME_BYTES,
-        ffmpegPath: config.FRAMECAST_FFMPEG_PATH,
-        logger: logger.child({ source: 'ffmpeg:testsrc' }),
-      });
-  }
+  health(): AgentHealth;
+  readonly metrics: AgentMetrics;
 }
 
 /**
- * Runs one capture pipeline: source → latest-frame-wins publisher → bus. Used by the standalone
- * CLI (with a RedisFrameBus) and by the embedded runner (with a MemoryFrameBus).
+ * Runs one pipeline per configured camera (source → rate cap → latest-frame-wins publisher →
+ * bus), each failing and recovering on its own. Used by the standalone CLI (with a RedisFrameBus)
+ * and by the embedded runner (with a MemoryFrameBus).
  */
-export async function startCaptureAgent({ config, bus, logger }: CaptureAgentOptions): Promise<CaptureAgent> {
-  const room = assertRoomName(config.FRAMECAST_ROOM);
-  const periodMs = 1000 / config.FRAMECAST_FPS;
-  const publisher = new FramePublisher({
-    bus,
-    room,
-    lastFrameTtlMs: config.FRAMECAST_LAST_FRAME_TTL_MS,
-    logger,
-    // A frame kept through an outage is worth sending on reconnect only if the next one is not
-    // about to replace it anyway; a few periods (at least 1 s) separates "current" from "old".
-    maxStaleMs: Math.max(1000, 3 * periodMs),
+export async function startCaptureAgent({ config, bus, logger, register }: CaptureAgentOptions): Promise<CaptureAgent> {
+  let pipelines: CameraPipeline[] = [];
+  const metrics = new AgentMetrics({
+    ...(register ? { register, defaultMetrics: false } : {}),
+    cameras: () => pipelines.map((p) => p.stats()),
+    busUp: () => bus.isReady(),
   });
-  const source = createSource(config, logger);
-  source.start((frame) => publisher.offer(frame));
+  const runtime = {
+    ffmpegPath: config.FRAMECAST_FFMPEG_PATH,
+    ffprobePath: config.FRAMECAST_FFPROBE_PATH,
+    maxFrameBytes: config.FRAMECAST_MAX_FRAME_BYTES,
+    lastFrameTtlMs: config.FRAMECAST_LAST_FRAME_TTL_MS,
+    restartDelayMs: config.FRAMECAST_RESTART_DELAY_MS,
+    maxRestartDelayMs: config.FRAMECAST_MAX_RESTART_DELAY_MS,
+  };
+  pipelines = config.cameras.map((camera) => new CameraPipeline(camera, bus, runtime, logger, (c, bytes, s) => metrics.observePublished(c, bytes, s)));
+  for (const p of pipelines) p.start();
 
   let stopping: Promise<void> | null = null;
+  const stats = (): CaptureAgentStats => ({ busUp: bus.isReady(), cameras: pipelines.map((p) => p.stats()) });
   return {
+    metrics,
     stop() {
-      stopping ??= (async () => {
-        await source.stop();
-        await publisher.close();
-      })();
+      stopping ??= Promise.all(pipelines.map((p) => p.stop())).then(() => {});
       return stopping;
     },
-    stats() {
-      return { ...publisher.stats(), room, source: source.name, sourceStats: source.stats() };
+    stats,
+    health() {
+      const s = stats();
+      const cameras = s.cameras.map(({ camera, room, source, state, mode, fps, lastFrameAgeMs, lastError, restarts }) => ({
+        camera,
+        room,
+        source,
+        state,
+        mode,
+        fps,
+        lastFrameAgeMs,
+        lastError,
+        restarts,
+      }));
+      return { ok: s.busUp && cameras.every((c) => c.state === 'streaming'), busUp: s.busUp, cameras };
     },
   };
 }

@@ -1,71 +1,94 @@
-import { envField, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
+import { ConfigError, envField, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
 import { isValidRoomName, ROOM_NAME_RULE } from '@framecast/protocol';
+import { camerasFromFile, LIMITS, resolveCamera, sizeText, sourceText, type CameraConfig, type CameraDefaults } from './camera-config.ts';
 
-export const AGENT_SOURCES = ['testsrc', 'ffmpeg:testsrc'] as const;
-export type AgentSource = (typeof AGENT_SOURCES)[number];
+export { type CameraConfig, type FrameSize } from './camera-config.ts';
 
-export interface FrameSize {
-  width: number;
-  height: number;
-}
-
-// Even dimensions keep 4:2:0 chroma subsampling exact (ffmpeg's encoders insist on it); the
-// upper bounds are 4K UHD, far above what a JPEG-over-websocket stream can carry at any fps.
-const SIZE_BOUNDS = { minWidth: 16, maxWidth: 3840, minHeight: 16, maxHeight: 2160 } as const;
-
-const sizeField = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value, ctx): FrameSize => {
-      const m = /^(\d{1,5})x(\d{1,5})$/.exec(value);
-      const width = m ? Number(m[1]) : NaN;
-      const height = m ? Number(m[2]) : NaN;
-      const b = SIZE_BOUNDS;
-      if (!m || width % 2 !== 0 || height % 2 !== 0 || width < b.minWidth || width > b.maxWidth || height < b.minHeight || height > b.maxHeight) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be WIDTHxHEIGHT with even numbers, width ${b.minWidth}-${b.maxWidth}, height ${b.minHeight}-${b.maxHeight}`,
-        });
-        return z.NEVER;
-      }
-      return { width, height };
-    });
+/** The source forms `--source` accepts, for usage text. */
+export const AGENT_SOURCES = ['testsrc', 'ffmpeg:testsrc', 'v4l2:/dev/videoN', 'rtsp://…', 'http(s)://…', 'file:/path'] as const;
 
 /**
- * The agent's whole configuration: every key is an environment variable (CLI flags are mapped
- * onto these names before validation, see cli-args.ts), validated once at start-up.
+ * The agent's whole configuration from the environment: every key is an environment variable
+ * (CLI flags are mapped onto these names before validation, see cli-args.ts), validated once at
+ * start-up. Without FRAMECAST_CONFIG the room/source/size/fps/quality variables describe the one
+ * camera; with it they are the defaults of the cameras the file lists.
  */
 export const agentEnvSchema = z.object({
+  /** A YAML file listing the cameras (see camera-config.ts); replaces FRAMECAST_ROOM/SOURCE. */
+  FRAMECAST_CONFIG: z.string().optional(),
   FRAMECAST_ROOM: z.string().default('lobby').refine(isValidRoomName, `must be a valid room name: ${ROOM_NAME_RULE}`),
-  FRAMECAST_SOURCE: z.enum(AGENT_SOURCES, { message: `must be one of ${AGENT_SOURCES.join(', ')}` }).default('testsrc'),
-  FRAMECAST_FPS: envField.int(1, 60, 15),
-  FRAMECAST_SIZE: sizeField('640x360'),
+  FRAMECAST_SOURCE: z
+    .string()
+    .default('testsrc')
+    .superRefine((s, ctx) => {
+      const parsed = sourceText.safeParse(s);
+      if (!parsed.success) ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message });
+    }),
+  FRAMECAST_FPS: envField.int(...LIMITS.fps, 15),
+  FRAMECAST_SIZE: z.string().default('640x360').pipe(sizeText),
   /** JPEG quality 1–100 (mapped onto ffmpeg's -q:v 31–2 for ffmpeg sources). */
-  FRAMECAST_QUALITY: envField.int(1, 100, 80),
+  FRAMECAST_QUALITY: envField.int(...LIMITS.quality, 80),
+  /** A camera that delivers no frame for this long is treated as failed and restarted. */
+  FRAMECAST_STALL_TIMEOUT_MS: envField.ms(...LIMITS.stallTimeoutMs, 10_000),
+  /** Pass MJPEG cameras' own JPEGs through when they come at the requested size. */
+  FRAMECAST_MJPEG_PASSTHROUGH: envField.bool(true),
+  /** First restart delay of a failed source; doubles per consecutive failure up to the max. */
+  FRAMECAST_RESTART_DELAY_MS: envField.ms(50, 60_000, 500),
+  FRAMECAST_MAX_RESTART_DELAY_MS: envField.ms(100, 3_600_000, 30_000),
   /** Expiry of video_<room>:last: a dead agent's last frame stops being shown to new viewers after this. */
   FRAMECAST_LAST_FRAME_TTL_MS: envField.ms(100, 3_600_000, 10_000),
   /** A frame bigger than this is dropped and counted (a runaway or corrupt source stream). */
   FRAMECAST_MAX_FRAME_BYTES: envField.bytes(1024, 16 * 1024 * 1024, 4 * 1024 * 1024),
   FRAMECAST_FFMPEG_PATH: envField.string('ffmpeg'),
-  /** Interval of the "capture agent stats" log line; 0 turns it off. */
+  FRAMECAST_FFPROBE_PATH: envField.string('ffprobe'),
+  /**
+   * /metrics and /healthz; 0 (the default) turns them off. Off by default so that several agents
+   * (tests, a developer's machine) never fight over one port; the systemd setup turns it on.
+   */
+  FRAMECAST_METRICS_PORT: envField.port(0),
+  FRAMECAST_METRICS_HOST: envField.host('0.0.0.0'),
+  /** Interval of the per-camera "camera stats" log lines; 0 turns them off. */
   FRAMECAST_STATS_INTERVAL_MS: envField.ms(0, 3_600_000, 60_000),
-  /** Graceful shutdown deadline: the source stopped, the bus closed, then exit regardless. */
+  /** Graceful shutdown deadline: the sources stopped, the bus closed, then exit regardless. */
   FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 60_000, 5_000),
   REDIS_URL: envField.redisUrl(),
   LOG_LEVEL: envField.logLevel(),
 });
 
-/** REDIS_URL is optional only for the embedded runner, which hands the agent an in-memory bus. */
-export type AgentConfig = Omit<z.infer<typeof agentEnvSchema>, 'REDIS_URL'> & { REDIS_URL?: string | undefined };
+type EnvConfig = z.infer<typeof agentEnvSchema>;
+
+/**
+ * REDIS_URL is optional only for the embedded runner and probe mode, which publish nowhere or on
+ * an in-memory bus. `cameras` is what the agent runs: the config file's list, or the one camera
+ * the room/source variables describe.
+ */
+export type AgentConfig = Omit<EnvConfig, 'REDIS_URL'> & { REDIS_URL?: string | undefined; cameras: readonly CameraConfig[] };
 
 export interface LoadAgentConfigOptions {
-  /** The standalone CLI needs Redis (default true); the embedded runner does not. */
+  /** The standalone CLI needs Redis (default true); the embedded runner and probe mode do not. */
   requireRedisUrl?: boolean;
 }
 
 /** Validates `env` (process env merged with CLI flags) into a frozen AgentConfig. Throws ConfigError. */
 export function loadAgentConfig(env: Env = process.env, opts: LoadAgentConfigOptions = {}): LoadedConfig<AgentConfig> {
   const schema = (opts.requireRedisUrl ?? true) ? agentEnvSchema : agentEnvSchema.partial({ REDIS_URL: true });
-  return loadConfig(schema, env);
+  const { config, unknown } = loadConfig(schema, env);
+  const defaults: CameraDefaults = {
+    size: config.FRAMECAST_SIZE,
+    fps: config.FRAMECAST_FPS,
+    quality: config.FRAMECAST_QUALITY,
+    stallTimeoutMs: config.FRAMECAST_STALL_TIMEOUT_MS,
+    mjpegPassthrough: config.FRAMECAST_MJPEG_PASSTHROUGH,
+  };
+  let cameras: CameraConfig[];
+  if (config.FRAMECAST_CONFIG) {
+    // Two places naming cameras would leave the operator guessing which one runs.
+    for (const variable of ['FRAMECAST_ROOM', 'FRAMECAST_SOURCE'] as const) {
+      if (env[variable]?.trim()) throw new ConfigError(variable, 'cannot be combined with FRAMECAST_CONFIG: list the cameras in the config file');
+    }
+    cameras = camerasFromFile(config.FRAMECAST_CONFIG, defaults);
+  } else {
+    cameras = [resolveCamera({ ...defaults, room: config.FRAMECAST_ROOM, source: sourceText.parse(config.FRAMECAST_SOURCE) })];
+  }
+  return { config: Object.freeze({ ...config, cameras: Object.freeze(cameras.map((c) => Object.freeze(c))) }), unknown };
 }

@@ -18,7 +18,11 @@ export interface JpegSplitterOptions {
   maxFrameBytes: number;
   /** Receives each complete frame. It may be a view into a chunk given to push(). */
   onFrame: (jpeg: Buffer) => void;
+  /** Told about each frame given up on, as it happens (the counters in stats() say the same). */
+  onDrop?: (reason: JpegDropReason) => void;
 }
+
+export type JpegDropReason = 'truncated' | 'corrupt' | 'oversized';
 
 export interface JpegSplitterStats {
   frames: number;
@@ -106,7 +110,7 @@ export class JpegStreamSplitter {
 
   /** Discards a partial frame (the source restarted, its next bytes start a new stream). */
   reset(): void {
-    if (this.inFrame()) this.counters.truncated++;
+    if (this.inFrame()) this.count('truncated');
     this.dropFrame();
   }
 
@@ -156,7 +160,7 @@ export class JpegStreamSplitter {
             this.emit(buf, pos);
           } else if (m === SOI) {
             // A new frame began before this one ended: the writer was cut off mid-frame.
-            this.counters.truncated++;
+            this.count('truncated');
             this.dropFrame();
             this.beginFrame(buf, pos - 1);
           } else if (m === 0x00 || (m >= 0xd0 && m <= 0xd7)) {
@@ -208,7 +212,7 @@ export class JpegStreamSplitter {
       // Keep the rest of this buffer as part of the open frame, or give up on an oversized one.
       const size = this.piecesBytes + (n - this.frameStart);
       if (size > this.opts.maxFrameBytes) {
-        this.counters.oversized++;
+        this.count('oversized');
         this.counters.garbageBytes += size;
         this.dropFrame();
       } else if (n > this.frameStart) {
@@ -246,7 +250,7 @@ export class JpegStreamSplitter {
   private emit(buf: Buffer, end: number): void {
     const size = this.piecesBytes + (end - this.frameStart);
     if (size > this.opts.maxFrameBytes) {
-      this.counters.oversized++;
+      this.count('oversized');
       this.counters.garbageBytes += size;
       this.dropFrame();
       return;
@@ -269,12 +273,17 @@ export class JpegStreamSplitter {
    * bounded by maxFrameBytes, and corruption is rare (ffmpeg restarts reset the splitter).
    */
   private corrupt(buf: Buffer, pos: number): Replay {
-    this.counters.corrupt++;
+    this.count('corrupt');
     this.pieces.push(buf.subarray(this.frameStart, pos));
     const bytes = Buffer.concat(this.pieces, this.piecesBytes + (pos - this.frameStart));
     this.dropFrame();
     this.counters.garbageBytes += 2; // the bogus SOI; the replay counts the rest
     return { buf: bytes.subarray(2), resumeAt: pos };
+  }
+
+  private count(reason: JpegDropReason): void {
+    this.counters[reason]++;
+    this.opts.onDrop?.(reason);
   }
 
   private dropFrame(): void {

@@ -2,7 +2,10 @@ import { RedisFrameBus } from '@framecast/bus';
 import { configOrExit } from '@framecast/config';
 import { createLogger } from '@framecast/logging';
 import { startCaptureAgent } from './agent.ts';
-import { loadAgentConfigFromCli, parseAgentArgs, USAGE, UsageError } from './cli-args.ts';
+import { loadAgentConfigFromCli, parseAgentArgs, USAGE, UsageError, type ProbeOptions } from './cli-args.ts';
+import type { AgentConfig } from './config.ts';
+import { startAgentEndpoints } from './http-endpoints.ts';
+import { formatProbeReport, probeCameras } from './probe.ts';
 
 const NAME = 'framecast-agent';
 
@@ -21,54 +24,93 @@ if (args.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-const { config, unknown } = configOrExit(NAME, () => loadAgentConfigFromCli(args.values, process.env));
-const logger = createLogger('capture-agent', config.LOG_LEVEL);
-if (unknown.length > 0) logger.warn({ variables: unknown }, 'unknown FRAMECAST_* environment variables ignored');
+const probing = args.command === 'probe';
+const { config, unknown } = configOrExit(NAME, () => loadAgentConfigFromCli(args.values, process.env, { requireRedisUrl: !probing }));
+if (args.command === 'probe') await probe(config, args.probe, args.values['log-level'] ?? process.env.LOG_LEVEL);
+else await run(config);
 
-// The schema requires REDIS_URL for the CLI, so it is set here.
-const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: NAME });
-// ioredis reports each failed reconnect attempt; the publisher logs the down/up transitions.
-bus.on('connectionError', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
-const agent = await startCaptureAgent({ config, bus, logger });
-const { width, height } = config.FRAMECAST_SIZE;
-logger.info(
-  { room: config.FRAMECAST_ROOM, source: config.FRAMECAST_SOURCE, fps: config.FRAMECAST_FPS, size: `${width}x${height}` },
-  'capture agent started',
-);
-
-const statsTimer =
-  config.FRAMECAST_STATS_INTERVAL_MS > 0
-    ? setInterval(() => {
-        const mem = process.memoryUsage();
-        logger.info({ ...agent.stats(), rssBytes: mem.rss, heapUsedBytes: mem.heapUsed }, 'capture agent stats');
-      }, config.FRAMECAST_STATS_INTERVAL_MS)
-    : null;
-
-let stopping = false;
-function shutdown(signal: NodeJS.Signals): void {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  if (statsTimer) clearInterval(statsTimer);
-  const deadline = setTimeout(() => {
-    logger.error({ timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed; exiting');
-    process.exit(1);
-  }, config.FRAMECAST_SHUTDOWN_TIMEOUT_MS);
-  deadline.unref();
-  // The source first (ffmpeg killed and reaped, no frame in flight), then the Redis connection.
-  agent
-    .stop()
-    .then(() => bus.close())
-    .then(
-      () => {
-        logger.info({ ...agent.stats() }, 'capture agent stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err: String(err) }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+/** probe / --dry-run: report what each camera delivers, exit 0 if every one delivered frames. */
+async function probe(config: AgentConfig, opts: ProbeOptions, explicitLevel: string | undefined): Promise<void> {
+  // Probe output is the report on stdout; logs only when asked for with LOG_LEVEL/--log-level.
+  const logger = createLogger('capture-agent', explicitLevel ? config.LOG_LEVEL : 'silent');
+  const runtime = { ffmpegPath: config.FRAMECAST_FFMPEG_PATH, ffprobePath: config.FRAMECAST_FFPROBE_PATH, maxFrameBytes: config.FRAMECAST_MAX_FRAME_BYTES };
+  const reports = await probeCameras(config.cameras, runtime, opts.seconds, logger);
+  for (const r of reports) process.stdout.write(`${opts.json ? JSON.stringify(r) : formatProbeReport(r)}\n`);
+  process.exit(reports.every((r) => r.ok) ? 0 : 1);
 }
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+
+async function run(config: AgentConfig): Promise<void> {
+  const logger = createLogger('capture-agent', config.LOG_LEVEL);
+  if (unknown.length > 0) logger.warn({ variables: unknown }, 'unknown FRAMECAST_* environment variables ignored');
+
+  // The schema requires REDIS_URL for the CLI, so it is set here.
+  const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: NAME });
+  // ioredis reports each failed reconnect attempt; the publishers log the down/up transitions.
+  bus.on('connectionError', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+  const agent = await startCaptureAgent({ config, bus, logger });
+
+  let endpoints: Awaited<ReturnType<typeof startAgentEndpoints>> | null = null;
+  if (config.FRAMECAST_METRICS_PORT > 0) {
+    try {
+      endpoints = await startAgentEndpoints(agent, { host: config.FRAMECAST_METRICS_HOST, port: config.FRAMECAST_METRICS_PORT, logger });
+    } catch (err) {
+      // A taken port is a configuration error: say so and stop, rather than run unobservable.
+      process.stderr.write(`${NAME}: cannot serve /metrics on ${config.FRAMECAST_METRICS_HOST}:${config.FRAMECAST_METRICS_PORT}: ${(err as Error).message} (set FRAMECAST_METRICS_PORT, 0 = off)\n`);
+      await agent.stop();
+      await bus.close();
+      process.exit(2);
+    }
+  }
+  const first = config.cameras[0]!;
+  logger.info(
+    {
+      // The single-camera fields keep the start line readable for the common one-camera box.
+      room: first.room,
+      source: first.sourceText,
+      fps: first.fps,
+      size: `${first.size.width}x${first.size.height}`,
+      cameras: config.cameras.map((c) => ({ camera: c.name, room: c.room, source: c.sourceText })),
+      metricsPort: endpoints?.port ?? null,
+    },
+    'capture agent started',
+  );
+
+  const statsTimer =
+    config.FRAMECAST_STATS_INTERVAL_MS > 0
+      ? setInterval(() => {
+          const mem = process.memoryUsage();
+          const s = agent.stats();
+          logger.info({ busUp: s.busUp, cameras: s.cameras.length, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed }, 'capture agent stats');
+          for (const c of s.cameras) logger.info(c, 'camera stats');
+        }, config.FRAMECAST_STATS_INTERVAL_MS)
+      : null;
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    if (statsTimer) clearInterval(statsTimer);
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed; exiting');
+      process.exit(1);
+    }, config.FRAMECAST_SHUTDOWN_TIMEOUT_MS);
+    deadline.unref();
+    // The sources first (ffmpeg killed and reaped, no frame in flight), then Redis and the endpoints.
+    agent
+      .stop()
+      .then(() => Promise.all([bus.close(), endpoints?.close()]))
+      .then(
+        () => {
+          logger.info({ cameras: agent.stats().cameras }, 'capture agent stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err: String(err) }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

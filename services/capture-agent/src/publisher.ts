@@ -33,6 +33,8 @@ export interface FramePublisherOptions {
   maxStaleMs: number;
   /** A publish that has not settled by then counts as failed, so a hung Redis cannot wedge us. */
   publishTimeoutMs?: number;
+  /** Called after each successful publish (metrics: frame size, capture→publish latency). */
+  onPublished?: (frame: CapturedFrame, envelopeBytes: number) => void;
 }
 
 /**
@@ -149,6 +151,7 @@ export class FramePublisher {
     this.counters.published++;
     this.sequence = (this.sequence + 1) >>> 0;
     this.markUp();
+    this.opts.onPublished?.(frame, envelope.length);
     return true;
   }
 

@@ -18,6 +18,7 @@ const env = (room: string) => ({
   FRAMECAST_SOURCE: 'ffmpeg:testsrc',
   FRAMECAST_FPS: '15',
   FRAMECAST_SIZE: '320x180',
+  FRAMECAST_RESTART_DELAY_MS: '250',
 });
 
 describe('ffmpeg supervision', () => {
@@ -39,9 +40,9 @@ describe('ffmpeg supervision', () => {
       await waitFor('frames resume', () => tap.frames.length >= countAfterKill + 10, 10_000);
       console.log(`ffmpeg ${ffmpeg} killed; ${restarted} publishing again ${Date.now() - killedAt} ms later`);
 
-      const exit = logLines(agent, 'ffmpeg exited; restarting');
+      const exit = logLines(agent, 'camera ff-restart: ffmpeg exited with SIGKILL');
       expect(exit).toHaveLength(1);
-      expect(exit[0]).toMatchObject({ level: 40, signal: 'SIGKILL', restartInMs: 250 });
+      expect(exit[0]).toMatchObject({ level: 50, camera: 'ff-restart', reason: 'failed', restartInMs: 250 });
       const seqs = tap.frames.map((f) => f.header.sequence);
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1]! + 1);
     } finally {
