@@ -23,7 +23,9 @@ export class FrameRateLimiter {
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.fps) / 1000);
     this.last = t;
-    if (this.tokens < 1) return false;
+    // The epsilon absorbs floating-point shortfalls (0.5 + 0.5 = 0.9999…), which would otherwise
+    // drop a frame now and then from a camera running at exactly a multiple of the rate.
+    if (this.tokens < 1 - 1e-9) return false;
     this.tokens -= 1;
     return true;
   }
