@@ -64,6 +64,8 @@ export async function startServer(kind: ServerKind, redisUrl: string, extraEnv: 
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     FRAMECAST_GATEWAY_ID: 'bench',
+    // Bench rooms are public; auth off keeps the gateway's start-up free of secrets (presence still runs).
+    FRAMECAST_AUTH: 'off',
     ...extraEnv,
   };
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });

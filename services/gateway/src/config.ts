@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
 import { envField, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
-import { ENVELOPE_MAX_BYTES } from '@framecast/protocol';
+import { ENVELOPE_MAX_BYTES, isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
+import { authEnvFields, requireWhenAuthOn } from '@framecast/viewer-tokens';
 
 const common = {
   HOST: envField.host('0.0.0.0'),
   PORT: envField.port(8080),
   LOG_LEVEL: envField.logLevel(),
   /** Replica id in hello messages and logs; the pod name under Kubernetes. */
-  FRAMECAST_GATEWAY_ID: envField.string(hostname()),
+  FRAMECAST_GATEWAY_ID: z.string().default(hostname()).refine(isValidNodeId, `must be an id: ${NODE_ID_RULE}`),
   /** Bytes that may sit unsent in one viewer's socket before frames are skipped for it. */
   FRAMECAST_MAX_BUFFERED_BYTES: envField.bytes(16 * 1024, 64 * 1024 * 1024, 512 * 1024),
   /** A viewer whose socket stays over the bound this long is closed with 4508. */
@@ -22,6 +23,14 @@ const common = {
   FRAMECAST_MAX_VIEWERS: envField.int(1, 1_000_000, 20_000),
   /** Graceful shutdown deadline: viewers closed with 1012, Redis quit, then exit regardless. */
   FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 120_000, 10_000),
+  /** FRAMECAST_AUTH and FRAMECAST_TOKEN_SECRET: private rooms need a viewer token signed with the secret. */
+  ...authEnvFields,
+  /** Viewer joins and leaves are written to the registry's store in one batch this often. */
+  FRAMECAST_PRESENCE_FLUSH_MS: envField.ms(50, 60_000, 1_000),
+  /** With no joins or leaves, an empty report still goes out this often (keep it well under the registry's FRAMECAST_GATEWAY_TIMEOUT_MS). */
+  FRAMECAST_PRESENCE_HEARTBEAT_MS: envField.ms(100, 600_000, 5_000),
+  /** The private-room set is reloaded this often even without a change notice (notices can be lost). */
+  FRAMECAST_ROOMS_REFRESH_MS: envField.ms(100, 600_000, 10_000),
 };
 
 /** The standalone gateway: Redis is required, it has no other source of frames. */
@@ -33,5 +42,7 @@ export const embeddedGatewayEnvSchema = z.object({ ...common, REDIS_URL: envFiel
 export type GatewayConfig = z.infer<typeof embeddedGatewayEnvSchema>;
 
 export function loadGatewayConfig(env: Env = process.env): LoadedConfig<GatewayConfig> {
-  return loadConfig(gatewayEnvSchema, env);
+  const loaded = loadConfig(gatewayEnvSchema, env);
+  requireWhenAuthOn(loaded.config, 'FRAMECAST_TOKEN_SECRET', loaded.config.FRAMECAST_TOKEN_SECRET);
+  return loaded;
 }

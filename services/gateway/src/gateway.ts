@@ -3,6 +3,7 @@ import type { FrameBus } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
 import { CloseCode } from '@framecast/protocol';
 import type { GatewayConfig } from './config.ts';
+import { startControlPlane, type GatewayControl } from './control-plane.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { ViewerHub } from './viewer-hub.ts';
 import { registerOpsRoutes } from './routes/ops.ts';
@@ -16,6 +17,8 @@ export interface GatewayOptions {
   bus: FrameBus;
   logger: Logger;
   metrics?: GatewayMetrics;
+  /** Room privacy and presence (the registry's store). Without it presence is off and, with auth on, every room needs a token. */
+  control?: GatewayControl;
 }
 
 export interface Gateway {
@@ -35,6 +38,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, bus, logger } = opts;
   const metrics = opts.metrics ?? new GatewayMetrics();
   const hub = new ViewerHub(config, bus, metrics, logger, GATEWAY_VERSION);
+  const controlPlane = startControlPlane(hub, config, opts.control, logger, metrics.register);
 
   metrics.busUp.set(bus.isReady() ? 1 : 0);
   bus.on('ready', () => {
@@ -54,7 +58,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     routerOptions: { ignoreTrailingSlash: true },
   });
   registerOpsRoutes(app, hub);
-  const wss = registerViewerUpgrades(app, hub);
+  const wss = registerViewerUpgrades(app, hub, controlPlane.auth);
   registerViewerPage(app);
 
   let shuttingDown: Promise<void> | null = null;
@@ -75,6 +79,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
         // Stop accepting first; established viewers are closed below.
         app.server.close();
         await hub.closeAll(CloseCode.ServiceRestart, deadline);
+        // The leaves of the viewers just closed go out in one last presence report.
+        await controlPlane.close();
         await Promise.allSettled([bus.close(), app.close(), new Promise((r) => wss.close(r))]);
       })();
       return shuttingDown;

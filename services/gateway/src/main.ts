@@ -1,6 +1,7 @@
 import { RedisFrameBus } from '@framecast/bus';
 import { configOrExit } from '@framecast/config';
 import { createLogger } from '@framecast/logging';
+import { RedisRegistryStore } from '@framecast/registry-store';
 import { loadGatewayConfig } from './config.ts';
 import { buildGateway } from './gateway.ts';
 
@@ -10,7 +11,9 @@ if (unknown.length > 0) logger.warn({ variables: unknown }, 'unknown FRAMECAST_*
 
 const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: `framecast-gateway:${config.FRAMECAST_GATEWAY_ID}` });
 bus.on('connectionError', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
-const gateway = await buildGateway({ config, bus, logger });
+// Room privacy and presence live in the registry's Redis keys; the gateway reads and writes them directly.
+const control = new RedisRegistryStore({ url: config.REDIS_URL!, connectionName: `framecast-gateway:${config.FRAMECAST_GATEWAY_ID}:control` });
+const gateway = await buildGateway({ config, bus, logger, control: { privateRooms: control, presence: control } });
 const { port } = await gateway.listen();
 logger.info({ port, host: config.HOST, id: config.FRAMECAST_GATEWAY_ID }, 'gateway listening');
 
@@ -24,16 +27,19 @@ const stop = (signal: string) => {
     process.exit(1);
   }, config.FRAMECAST_SHUTDOWN_TIMEOUT_MS);
   hard.unref();
-  gateway.shutdown().then(
-    () => {
-      logger.info('gateway stopped');
-      process.exit(0);
-    },
-    (err: unknown) => {
-      logger.error({ err: String(err) }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
+  gateway
+    .shutdown()
+    .then(() => control.close())
+    .then(
+      () => {
+        logger.info('gateway stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err: String(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
 };
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));

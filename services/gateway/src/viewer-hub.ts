@@ -6,6 +6,7 @@ import type { GatewayConfig } from './config.ts';
 import { RoomSubscriptions } from './fanout/room-subscriptions.ts';
 import { Viewer, socketOf } from './fanout/viewer.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { ANONYMOUS, type ViewerIdentity, type ViewerLifecycleListener } from './presence/viewer-listener.ts';
 
 /** A closing viewer that does not finish the close handshake in this time is cut off. */
 const CLOSE_HANDSHAKE_MS = 2_000;
@@ -16,6 +17,8 @@ export class ViewerHub {
   private readonly viewers = new Set<Viewer>();
   private nextId = 1;
   draining = false;
+  /** Told once per viewer join and leave (presence, auth bookkeeping); never per frame. */
+  readonly viewerListeners: ViewerLifecycleListener[] = [];
 
   constructor(
     readonly config: GatewayConfig,
@@ -46,11 +49,12 @@ export class ViewerHub {
     return this.viewers.size;
   }
 
-  add(ws: WebSocket, room: string, remoteAddress: string): Viewer {
+  add(ws: WebSocket, room: string, remoteAddress: string, identity: ViewerIdentity = ANONYMOUS): Viewer {
     const viewer = new Viewer(this.nextId++, room, ws, socketOf(ws), remoteAddress);
     this.viewers.add(viewer);
     this.metrics.viewers.set(this.viewers.size);
     this.subscriptions.join(viewer);
+    for (const l of this.viewerListeners) l.joined(viewer, identity);
     this.logger.debug({ viewer: viewer.id, room, remoteAddress }, 'viewer joined');
     return viewer;
   }
@@ -59,6 +63,7 @@ export class ViewerHub {
     if (!this.viewers.delete(viewer)) return;
     this.metrics.viewers.set(this.viewers.size);
     this.subscriptions.leave(viewer);
+    for (const l of this.viewerListeners) l.left(viewer);
     this.logger.debug({ viewer: viewer.id, room: viewer.room, sent: viewer.framesSent, skipped: viewer.framesSkipped }, 'viewer left');
   }
 

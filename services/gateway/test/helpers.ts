@@ -16,7 +16,7 @@ export async function startGateway(redisUrl: string, env: Record<string, string>
   const port = await freePort();
   const svc = await startService(`gateway:${port}`, {
     entry: 'services/gateway/src/main.ts',
-    env: { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', FRAMECAST_GATEWAY_ID: `gw-${port}`, ...env },
+    env: { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', FRAMECAST_GATEWAY_ID: `gw-${port}`, FRAMECAST_AUTH: 'off', ...env },
     readyLine: /gateway listening/,
   });
   return Object.assign(svc, {

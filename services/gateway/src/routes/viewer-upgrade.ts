@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_REASONS, CloseCode, errorMessage, helloMessage, isValidRoomName, ROOM_NAME_RULE, type CloseCodeValue, type ErrorName } from '@framecast/protocol';
+import { tokenOf, type Admission, type ViewerAuth } from '../auth/viewer-auth.ts';
 import type { ViewerHub } from '../viewer-hub.ts';
 
 const ROUTE_PREFIX = '/ws/video/';
@@ -21,7 +22,7 @@ const MAX_VIEWER_MESSAGE_BYTES = 4096;
  * A refused connection is accepted, told why in an error message, then closed with a code from
  * the protocol, because a browser cannot read the HTTP status of a failed upgrade.
  */
-export function registerViewerUpgrades(app: FastifyInstance, hub: ViewerHub): WebSocketServer {
+export function registerViewerUpgrades(app: FastifyInstance, hub: ViewerHub, auth: ViewerAuth): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_VIEWER_MESSAGE_BYTES, clientTracking: false });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const room = roomFromUrl(req.url ?? '');
@@ -32,7 +33,7 @@ export function registerViewerUpgrades(app: FastifyInstance, hub: ViewerHub): We
     socket.on('error', destroySocket);
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroySocket);
-      onViewerSocket(hub, ws, room, req);
+      onViewerSocket(hub, auth, ws, room, req);
     });
   });
   app.get(`${ROUTE_PREFIX}:room`, async (_req, reply) =>
@@ -60,7 +61,7 @@ function destroySocket(this: Duplex): void {
 
 function ignoreSocketError(): void {}
 
-function onViewerSocket(hub: ViewerHub, ws: WebSocket, room: string, req: IncomingMessage): void {
+function onViewerSocket(hub: ViewerHub, auth: ViewerAuth, ws: WebSocket, room: string, req: IncomingMessage): void {
   // Errors on an established socket are followed by 'close', which cleans up.
   ws.on('error', ignoreSocketError);
   const refuse = (code: CloseCodeValue, error: ErrorName, message: string) => {
@@ -75,6 +76,15 @@ function onViewerSocket(hub: ViewerHub, ws: WebSocket, room: string, req: Incomi
     ws.close(CloseCode.TryAgainLater, CLOSE_REASONS[CloseCode.TryAgainLater]);
     return;
   }
+  // Private rooms: refused with 4401 (no, expired or bad token) or 4403 (a token for another room).
+  const admitted = (a: Admission) => (a.ok ? attachViewer(hub, ws, room, req, a) : refuse(a.code, a.error, a.message));
+  const admission = auth.admit(room, tokenOf(req));
+  if (!(admission instanceof Promise)) return admitted(admission);
+  // The socket may close while the token is checked; a closed one must not become a viewer.
+  void admission.then((a) => ws.readyState === ws.OPEN && admitted(a));
+}
+
+function attachViewer(hub: ViewerHub, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }): void {
   ws.send(
     helloMessage({
       room,
@@ -83,6 +93,6 @@ function onViewerSocket(hub: ViewerHub, ws: WebSocket, room: string, req: Incomi
       stallTimeoutMs: hub.config.FRAMECAST_STALL_TIMEOUT_MS,
     }),
   );
-  const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '');
+  const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity);
   ws.on('close', () => hub.remove(viewer));
 }

@@ -1,0 +1,115 @@
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@framecast/logging';
+import { BULLMQ_PREFIX, SWEEP_QUEUE, WEBHOOK_QUEUE } from '@framecast/protocol';
+import { controlConnection, type Liveness, type RegistryStore, type SweepResult } from '@framecast/registry-store';
+import type { RegistryConfig } from './config.ts';
+import type { RegistryMetrics } from './metrics.ts';
+import { startDeliveryWorker, type DeliveryJob } from './webhooks/delivery.ts';
+import { EventDispatcher } from './webhooks/event-dispatcher.ts';
+
+export interface Background {
+  stop(): Promise<void>;
+}
+
+interface BackgroundOptions {
+  config: RegistryConfig;
+  store: RegistryStore;
+  liveness: Liveness;
+  metrics: RegistryMetrics;
+  logger: Logger;
+}
+
+function countSweep(metrics: RegistryMetrics, r: SweepResult): void {
+  metrics.sweeps.inc();
+  metrics.expired.inc({ what: 'camera' }, r.camerasExpired);
+  metrics.expired.inc({ what: 'room' }, r.roomsOffline.length);
+  metrics.expired.inc({ what: 'gateway' }, r.gatewaysExpired.length);
+  metrics.expired.inc({ what: 'viewer' }, r.viewersExpired);
+}
+
+function logSweep(logger: Logger, r: SweepResult): void {
+  if (r.camerasExpired + r.gatewaysExpired.length > 0) logger.info({ ...r }, 'sweep expired cameras/gateways');
+}
+
+/**
+ * With Redis: the sweep is a BullMQ job scheduler (one job per interval, whichever replica's
+ * worker takes it; the scheduler lives in Redis, so it outlives any replica), webhook deliveries
+ * are BullMQ jobs, and the event dispatcher feeds them from the events stream.
+ */
+export async function startRedisBackground(opts: BackgroundOptions & { redisUrl: string }): Promise<Background> {
+  const { config, store, liveness, metrics, logger, redisUrl } = opts;
+  const id = config.FRAMECAST_REGISTRY_ID;
+  // Workers block on Redis: BullMQ requires maxRetriesPerRequest null on their connections.
+  const workerConnection = { url: redisUrl, maxRetriesPerRequest: null, connectionName: `framecast-registry:${id}:bullmq` };
+  const queueConnection = { url: redisUrl, connectionName: `framecast-registry:${id}:queue` };
+  const sweepQueue = new Queue(SWEEP_QUEUE, { connection: queueConnection, prefix: BULLMQ_PREFIX });
+  const webhookQueue = new Queue<DeliveryJob>(WEBHOOK_QUEUE, { connection: queueConnection, prefix: BULLMQ_PREFIX });
+  for (const q of [sweepQueue, webhookQueue]) q.on('error', (err) => logger.debug({ err: err.message }, 'queue connection error'));
+  await sweepQueue.upsertJobScheduler(
+    'sweep',
+    { every: config.FRAMECAST_SWEEP_INTERVAL_MS },
+    { name: 'sweep', opts: { removeOnComplete: true, removeOnFail: { count: 50 } } },
+  );
+  const sweeper = new Worker(
+    SWEEP_QUEUE,
+    async () => {
+      const result = await store.sweep(Date.now(), liveness);
+      countSweep(metrics, result);
+      logSweep(logger, result);
+      return result;
+    },
+    { connection: workerConnection, prefix: BULLMQ_PREFIX, concurrency: 1, name: id },
+  );
+  sweeper.on('error', (err) => logger.debug({ err: err.message }, 'sweep worker error'));
+  const deliveries = startDeliveryWorker({
+    connection: workerConnection,
+    store,
+    metrics,
+    logger,
+    workerName: id,
+    concurrency: config.FRAMECAST_WEBHOOK_CONCURRENCY,
+    timeoutMs: config.FRAMECAST_WEBHOOK_TIMEOUT_MS,
+  });
+  // One loop uses it, one command at a time: a queued command while connecting is harmless.
+  const blocking: Redis = controlConnection(redisUrl, `framecast-registry:${id}:events`, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+  blocking.on('error', () => {});
+  const dispatcher = new EventDispatcher({
+    redis: blocking,
+    queue: webhookQueue,
+    store,
+    metrics,
+    logger,
+    consumer: id,
+    attempts: config.FRAMECAST_WEBHOOK_ATTEMPTS,
+    backoffMs: config.FRAMECAST_WEBHOOK_BACKOFF_MS,
+  });
+  dispatcher.start();
+  logger.info(
+    { sweepIntervalMs: config.FRAMECAST_SWEEP_INTERVAL_MS, attempts: config.FRAMECAST_WEBHOOK_ATTEMPTS, concurrency: config.FRAMECAST_WEBHOOK_CONCURRENCY },
+    'webhooks on: deliveries and sweeps run on BullMQ',
+  );
+  return {
+    async stop() {
+      await dispatcher.stop();
+      // Workers finish the job in hand (bounded by the webhook timeout) and keep the rest in Redis.
+      await Promise.allSettled([sweeper.close(), deliveries.close()]);
+      await Promise.allSettled([sweepQueue.close(), webhookQueue.close()]);
+    },
+  };
+}
+
+/** Without Redis (embedded): a timer sweeps the in-memory store; there are no webhooks. */
+export function startMemoryBackground(opts: BackgroundOptions): Background {
+  const { store, liveness, metrics, logger, config } = opts;
+  logger.warn('webhooks are off: no REDIS_URL, so the registry keeps its state in memory (for trying framecast, not for production)');
+  const timer = setInterval(() => {
+    void store.sweep(Date.now(), liveness).then((r) => (countSweep(metrics, r), logSweep(logger, r)));
+  }, config.FRAMECAST_SWEEP_INTERVAL_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+    },
+  };
+}

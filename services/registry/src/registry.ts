@@ -1,0 +1,55 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from '@framecast/logging';
+import { MemoryRegistryStore, RedisRegistryStore, type Liveness, type RegistryStore } from '@framecast/registry-store';
+import { ViewerTokenSigner } from '@framecast/viewer-tokens';
+import { registryApi } from './api.ts';
+import { startMemoryBackground, startRedisBackground, type Background } from './background.ts';
+import type { RegistryConfig } from './config.ts';
+import { RegistryMetrics } from './metrics.ts';
+
+export interface Registry {
+  store: RegistryStore;
+  metrics: RegistryMetrics;
+  liveness: Liveness;
+  /** The REST API; register it with `{ prefix: '/api' }`. */
+  api: FastifyPluginAsync;
+  /** Stops background work (sweeps, deliveries, event reading) and closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * The registry without its HTTP server: the store (Redis with REDIS_URL, memory without), the
+ * background work, and the API plugin. The standalone service (server.ts) and the embedded runner
+ * each mount the plugin on their own server.
+ */
+export async function createRegistry(config: RegistryConfig, logger: Logger, metrics = new RegistryMetrics()): Promise<Registry> {
+  const liveness: Liveness = { agentTimeoutMs: config.FRAMECAST_AGENT_TIMEOUT_MS, gatewayTimeoutMs: config.FRAMECAST_GATEWAY_TIMEOUT_MS };
+  const redisUrl = config.REDIS_URL;
+  const redisStore = redisUrl ? new RedisRegistryStore({ url: redisUrl, connectionName: `framecast-registry:${config.FRAMECAST_REGISTRY_ID}` }) : null;
+  const store: RegistryStore = redisStore ?? new MemoryRegistryStore();
+  if (config.FRAMECAST_AUTH === 'off') logger.warn('auth is off (FRAMECAST_AUTH=off): the admin API is open and no viewer tokens can be issued');
+  const background: Background = redisUrl
+    ? await startRedisBackground({ config, store, liveness, metrics, logger, redisUrl })
+    : startMemoryBackground({ config, store, liveness, metrics, logger });
+  const signer = config.FRAMECAST_AUTH === 'on' ? new ViewerTokenSigner(config.FRAMECAST_TOKEN_SECRET!) : null;
+  const api = registryApi({
+    store,
+    config,
+    liveness,
+    signer,
+    metrics,
+    logger,
+    webhooksEnabled: redisStore !== null,
+    storeReady: () => redisStore === null || redisStore.connection.status === 'ready',
+  });
+  return {
+    store,
+    metrics,
+    liveness,
+    api,
+    async close() {
+      await background.stop();
+      await store.close();
+    },
+  };
+}

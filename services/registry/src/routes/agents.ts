@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { CHANNEL_PREFIX, frameChannel, lastFrameKey } from '@framecast/protocol';
+import type { AgentKeyRecord } from '@framecast/registry-store';
+import type { TypedApp } from '../api.ts';
+import { adminOnly, agentAllowedRooms, sha256Hex } from '../auth-guards.ts';
+import type { ApiContext } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { AgentKeyCreate, AgentKeyCreated, AgentKeyList, AgentParams, ErrorBody, Heartbeat, HeartbeatResponse, IdParams, withErrors, NoContent } from '../schemas.ts';
+
+/**
+ * The publish side of an agent key, for Redis: a user that may only PUBLISH to its rooms'
+ * channels and SET their last-frame keys (plus what ioredis sends on connect). Its password is the
+ * agent key itself, stored by Redis as the same SHA-256 the registry keeps (`#<hex>`), so neither
+ * ever holds the key in the clear. The agent then connects as
+ * redis://framecast-agent-<id>:<agent key>@host:6379.
+ */
+export function redisAclFor(key: AgentKeyRecord): string {
+  const any = key.rooms.includes('*');
+  const keys = any ? [`~${CHANNEL_PREFIX}*:last`] : key.rooms.map((r) => `~${lastFrameKey(r)}`);
+  const channels = any ? [`&${CHANNEL_PREFIX}*`] : key.rooms.map((r) => `&${frameChannel(r)}`);
+  return [
+    `ACL SETUSER framecast-agent-${key.id} reset on #${key.sha256}`,
+    ...keys,
+    ...channels,
+    '+publish +set +ping +info +client|setname +hello',
+  ].join(' ');
+}
+
+const view = (k: AgentKeyRecord) => ({ id: k.id, name: k.name, rooms: k.rooms, createdAt: k.createdAt, redisAcl: redisAclFor(k) });
+
+export function registerAgentRoutes(app: TypedApp, ctx: ApiContext): void {
+  const admin = adminOnly(ctx.config);
+  const security = [{ adminKey: [] }];
+  // Filled by the heartbeat's onRequest hook (before the body is parsed), read by its handler.
+  const allowedByRequest = new WeakMap<FastifyRequest, Set<string> | '*'>();
+
+  app.post(
+    '/agents/:agentId/heartbeat',
+    {
+      onRequest: async (req) => {
+        allowedByRequest.set(req, await agentAllowedRooms(req, ctx.config, ctx.store));
+      },
+      schema: {
+        summary: "An agent's heartbeat: its cameras and their stats",
+        description: 'Send every few seconds. A camera silent for FRAMECAST_AGENT_TIMEOUT_MS is dropped; a room with no camera left goes offline.',
+        tags: ['agents'],
+        security: [{ agentKey: [] }],
+        params: AgentParams,
+        body: Heartbeat,
+        response: withErrors({ 200: HeartbeatResponse }),
+      },
+    },
+    async (req) => {
+      const allowed = allowedByRequest.get(req) ?? new Set<string>();
+      req.body.cameras.forEach((cam, i) => {
+        if (allowed !== '*' && !allowed.has(cam.room)) {
+          throw new ApiError('forbidden', `this agent key does not allow room ${cam.room}`, `cameras[${i}].room`);
+        }
+      });
+      const wentOnline = await ctx.store.heartbeat(req.params.agentId, req.body.cameras, Date.now());
+      ctx.metrics.heartbeats.inc();
+      return { accepted: req.body.cameras.length, wentOnline };
+    },
+  );
+
+  app.post(
+    '/agent-keys',
+    {
+      onRequest: admin,
+      schema: {
+        summary: 'Create an agent key limited to some rooms',
+        description: 'The key is in the answer once; the registry keeps only its SHA-256.',
+        tags: ['agents'],
+        security,
+        body: AgentKeyCreate,
+        response: withErrors({ 201: AgentKeyCreated }),
+      },
+    },
+    async (req, reply) => {
+      const key = `fca_${randomBytes(32).toString('base64url')}`;
+      const record: AgentKeyRecord = { id: randomBytes(8).toString('hex'), name: req.body.name, rooms: req.body.rooms, sha256: sha256Hex(key), createdAt: Date.now() };
+      await ctx.store.putAgentKey(record);
+      return reply.code(201).send({ ...view(record), key });
+    },
+  );
+
+  app.get('/agent-keys', { onRequest: admin, schema: { summary: 'List agent keys', tags: ['agents'], security, response: withErrors({ 200: AgentKeyList }) } }, async () => ({
+    keys: (await ctx.store.listAgentKeys()).map(view),
+  }));
+
+  app.delete(
+    '/agent-keys/:id',
+    { onRequest: admin, schema: { summary: 'Revoke an agent key', tags: ['agents'], security, params: IdParams, response: withErrors({ 204: NoContent }) } },
+    async (req, reply) => {
+      if (!(await ctx.store.deleteAgentKey(req.params.id))) throw new ApiError('agent_key_not_found', `no agent key ${req.params.id}`);
+      return reply.code(204).send(null);
+    },
+  );
+}

@@ -1,0 +1,53 @@
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '@framecast/logging';
+import { RedisRegistryStore } from '@framecast/registry-store';
+import type { RegistryConfig } from './config.ts';
+import { createRegistry, type Registry } from './registry.ts';
+
+export interface RegistryServer {
+  app: FastifyInstance;
+  registry: Registry;
+  listen(): Promise<{ host: string; port: number }>;
+  /** Stops accepting, lets requests in flight finish, stops background work, closes Redis. */
+  shutdown(): Promise<void>;
+}
+
+/** The standalone registry: the API under /api plus probes and metrics. */
+export async function buildRegistryServer(config: RegistryConfig, logger: Logger): Promise<RegistryServer> {
+  const registry = await createRegistry(config, logger);
+  const app = fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  await app.register(registry.api, { prefix: '/api' });
+  let draining = false;
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (draining) return reply.code(503).send({ status: 'draining' });
+    const store = registry.store;
+    if (store instanceof RedisRegistryStore && store.connection.status !== 'ready') return reply.code(503).send({ status: 'store_down' });
+    return { status: 'ready', store: store.kind };
+  });
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', registry.metrics.register.contentType).send(await registry.metrics.register.metrics()));
+
+  let shuttingDown: Promise<void> | null = null;
+  return {
+    app,
+    registry,
+    async listen() {
+      await app.listen({ host: config.HOST, port: config.PORT });
+      const addr = app.server.address();
+      if (!addr || typeof addr === 'string') throw new Error('registry did not bind a TCP port');
+      return { host: config.HOST, port: addr.port };
+    },
+    shutdown() {
+      shuttingDown ??= (async () => {
+        draining = true;
+        await app.close();
+        await registry.close();
+      })();
+      return shuttingDown;
+    },
+  };
+}
