@@ -91,3 +91,21 @@ export function isAlive(pid: number): boolean {
 export function logLines(svc: ServiceProcess, msg: string): Array<Record<string, unknown>> {
   return svc.lines.filter((l) => l.startsWith('{') && l.includes(`"msg":"${msg}`)).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+/** GETs a path of the agent's metrics/health endpoint. */
+export async function getEndpoint(port: number, path: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, text: await res.text() };
+}
+
+/** The value of one sample in Prometheus text, e.g. metric(text, 'x_total', { camera: 'a' }); NaN if absent. */
+export function metric(text: string, name: string, labels: Record<string, string> = {}): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const m = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const have = Object.fromEntries([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[2]);
+  }
+  return NaN;
+}
