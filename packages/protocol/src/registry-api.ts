@@ -15,8 +15,12 @@ export interface CameraReport {
   bitrateBps: number;
   /** Mean JPEG size of the frames in the last interval, bytes. */
   frameBytes: number;
-  /** Mean time from capture to a frame ready to publish (drawing + JPEG encoding), ms. */
-  encodeMs: number;
+  /**
+   * Mean time from capture to Redis acknowledging the publish, ms, over the last interval: JPEG
+   * encoding for sources the agent encodes (the test pattern stamps capture time before drawing)
+   * plus the publish round trip.
+   */
+  captureToPublishMs: number;
   /** Frames captured but never published since the agent started (latest frame wins). */
   droppedFrames: number;
   /** Milliseconds since the last frame was published, when the heartbeat was sent; -1 if none yet. */

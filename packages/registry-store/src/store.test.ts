@@ -26,7 +26,7 @@ const camera = (room: string, fps = 15): CameraReport => ({
   height: 360,
   bitrateBps: 2_000_000,
   frameBytes: 17_000,
-  encodeMs: 2,
+  captureToPublishMs: 2,
   droppedFrames: 0,
   lastFrameAgeMs: 10,
   busUp: true,

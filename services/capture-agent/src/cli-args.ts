@@ -23,6 +23,9 @@ export const FLAG_ENV = {
   'stats-interval-ms': 'FRAMECAST_STATS_INTERVAL_MS',
   'shutdown-timeout-ms': 'FRAMECAST_SHUTDOWN_TIMEOUT_MS',
   'redis-url': 'REDIS_URL',
+  'registry-url': 'FRAMECAST_REGISTRY_URL',
+  'agent-id': 'FRAMECAST_AGENT_ID',
+  'heartbeat-interval-ms': 'FRAMECAST_HEARTBEAT_INTERVAL_MS',
   'log-level': 'LOG_LEVEL',
 } as const;
 
@@ -55,6 +58,10 @@ variable shown; the option wins.
   --stats-interval-ms MS      FRAMECAST_STATS_INTERVAL_MS    per-camera stats log interval, 0 = off (default 60000)
   --shutdown-timeout-ms MS    FRAMECAST_SHUTDOWN_TIMEOUT_MS  hard deadline for a graceful stop (default 5000)
   --redis-url URL             REDIS_URL                      redis:// or rediss:// URL (required, except for probe)
+  --registry-url URL          FRAMECAST_REGISTRY_URL         registry base URL for heartbeats (default: none, no heartbeats)
+  --agent-id ID               FRAMECAST_AGENT_ID             this agent's id in the registry (default: host name)
+  --heartbeat-interval-ms MS  FRAMECAST_HEARTBEAT_INTERVAL_MS  heartbeat period (default 5000)
+                              FRAMECAST_AGENT_KEY            agent key for the registry (environment only: keep it out of ps)
   --log-level LEVEL           LOG_LEVEL                      fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help                                                 print this help
 

@@ -1,5 +1,6 @@
 import { ConfigError, envField, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
 import { isValidRoomName, ROOM_NAME_RULE } from '@framecast/protocol';
+import { checkHeartbeatConfig, heartbeatEnvFields } from './registry/heartbeat-config.ts';
 import { camerasFromFile, LIMITS, resolveCamera, sizeText, sourceText, type CameraConfig, type CameraDefaults } from './camera-config.ts';
 
 export { type CameraConfig, type FrameSize } from './camera-config.ts';
@@ -53,6 +54,8 @@ export const agentEnvSchema = z.object({
   FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 60_000, 5_000),
   REDIS_URL: envField.redisUrl(),
   LOG_LEVEL: envField.logLevel(),
+  /** Registry heartbeats (optional): FRAMECAST_REGISTRY_URL, FRAMECAST_AGENT_KEY, FRAMECAST_AGENT_ID, FRAMECAST_HEARTBEAT_INTERVAL_MS, FRAMECAST_AUTH. */
+  ...heartbeatEnvFields,
 });
 
 type EnvConfig = z.infer<typeof agentEnvSchema>;
@@ -73,6 +76,7 @@ export interface LoadAgentConfigOptions {
 export function loadAgentConfig(env: Env = process.env, opts: LoadAgentConfigOptions = {}): LoadedConfig<AgentConfig> {
   const schema = (opts.requireRedisUrl ?? true) ? agentEnvSchema : agentEnvSchema.partial({ REDIS_URL: true });
   const { config, unknown } = loadConfig(schema, env);
+  checkHeartbeatConfig(config);
   const defaults: CameraDefaults = {
     size: config.FRAMECAST_SIZE,
     fps: config.FRAMECAST_FPS,

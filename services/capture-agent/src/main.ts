@@ -6,6 +6,7 @@ import { loadAgentConfigFromCli, parseAgentArgs, USAGE, UsageError, type ProbeOp
 import type { AgentConfig } from './config.ts';
 import { startAgentEndpoints } from './http-endpoints.ts';
 import { formatProbeReport, probeCameras } from './probe.ts';
+import { startRegistryHeartbeat } from './registry/index.ts';
 
 const NAME = 'framecast-agent';
 
@@ -48,6 +49,8 @@ async function run(config: AgentConfig): Promise<void> {
   // ioredis reports each failed reconnect attempt; the publishers log the down/up transitions.
   bus.on('connectionError', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   const agent = await startCaptureAgent({ config, bus, logger });
+  // Heartbeats with stats to the registry (when FRAMECAST_REGISTRY_URL is set); never on the frame path.
+  const heartbeat = startRegistryHeartbeat(config, agent, logger);
 
   let endpoints: Awaited<ReturnType<typeof startAgentEndpoints>> | null = null;
   if (config.FRAMECAST_METRICS_PORT > 0) {
@@ -99,7 +102,7 @@ async function run(config: AgentConfig): Promise<void> {
     // The sources first (ffmpeg killed and reaped, no frame in flight), then Redis and the endpoints.
     agent
       .stop()
-      .then(() => Promise.all([bus.close(), endpoints?.close()]))
+      .then(() => Promise.all([bus.close(), endpoints?.close(), heartbeat?.stop()]))
       .then(
         () => {
           logger.info({ cameras: agent.stats().cameras }, 'capture agent stopped');
