@@ -1,13 +1,19 @@
 import { MemoryBroker, MemoryFrameBus, RedisFrameBus, type FrameBus } from '@framecast/bus';
 import { loadConfig, type Env } from '@framecast/config';
-import { loadAgentConfig, startCaptureAgent } from '@framecast/capture-agent';
+import { loadAgentConfig, startCaptureAgent, startRegistryHeartbeat } from '@framecast/capture-agent';
 import { buildGateway, embeddedGatewayEnvSchema, type Gateway } from '@framecast/gateway';
 import { createLogger, type Logger } from '@framecast/logging';
+import { checkRegistryConfig, createAgentKey, createRegistry, embeddedRegistryEnvSchema, type Registry, type RegistryConfig } from '@framecast/registry';
+import { requireWhenAuthOn } from '@framecast/viewer-tokens';
 
 export interface Embedded {
   gateway: Gateway;
+  registry: Registry;
   url: string;
+  /** Where the registry's API answers (the gateway's server, under /api). */
+  apiUrl: string;
   room: string;
+  auth: 'on' | 'off';
   logger: Logger;
   stop(): Promise<void>;
 }
@@ -15,49 +21,76 @@ export interface Embedded {
 export interface EmbeddedConfig {
   gateway: ReturnType<typeof loadConfig<typeof embeddedGatewayEnvSchema>>['config'];
   agent: ReturnType<typeof loadAgentConfig>['config'];
-  /** FRAMECAST_* variables neither part reads: probably typos. */
+  registry: RegistryConfig;
+  /** FRAMECAST_* variables no part reads: probably typos. */
   unknown: string[];
 }
 
-/** Validates the embedded runner's environment; throws ConfigError naming the bad variable. */
+/**
+ * Validates the embedded runner's environment; throws ConfigError naming the bad variable. Auth
+ * is off unless FRAMECAST_AUTH=on says otherwise: this is the try-it-now default, and start-up
+ * says so loudly.
+ */
 export function loadEmbeddedConfig(env: Env = process.env): EmbeddedConfig {
-  const merged: Env = { FRAMECAST_ROOM: 'demo', FRAMECAST_SOURCE: 'testsrc', ...env };
+  const merged: Env = { FRAMECAST_ROOM: 'demo', FRAMECAST_SOURCE: 'testsrc', FRAMECAST_AUTH: 'off', ...env };
   const gw = loadConfig(embeddedGatewayEnvSchema, merged);
+  requireWhenAuthOn(gw.config, 'FRAMECAST_TOKEN_SECRET', gw.config.FRAMECAST_TOKEN_SECRET);
   const agent = loadAgentConfig(merged, { requireRedisUrl: false });
-  return { gateway: gw.config, agent: agent.config, unknown: gw.unknown.filter((v) => agent.unknown.includes(v)) };
+  const registry = loadConfig(embeddedRegistryEnvSchema, merged);
+  checkRegistryConfig(registry.config);
+  const unknown = gw.unknown.filter((v) => agent.unknown.includes(v) && registry.unknown.includes(v));
+  return { gateway: gw.config, agent: agent.config, registry: registry.config, unknown };
 }
 
 /**
- * The embedded default: the gateway and a test-pattern agent for room `demo` in one process.
- * Without REDIS_URL they share an in-memory bus (nothing to install); with it they go through
- * Redis exactly as separate services would. For trying and developing, never for production.
+ * The embedded default: gateway, registry and a test-pattern agent for room `demo` in one process.
+ * Without REDIS_URL they share an in-memory bus and an in-memory registry store (nothing to
+ * install, no webhooks); with it they go through Redis exactly as separate services would. The
+ * registry's API is mounted on the gateway's server under /api, so the viewer page can list rooms.
+ * For trying and developing, never for production.
  */
 export async function startEmbedded(cfg: EmbeddedConfig): Promise<Embedded> {
-  const gw = { config: cfg.gateway };
-  const agent = { config: cfg.agent };
-  const logger = createLogger('framecast', gw.config.LOG_LEVEL);
+  const logger = createLogger('framecast', cfg.gateway.LOG_LEVEL);
   if (cfg.unknown.length > 0) logger.warn({ variables: cfg.unknown }, 'unknown FRAMECAST_* environment variables ignored');
 
-  const redisUrl = gw.config.REDIS_URL;
+  const redisUrl = cfg.gateway.REDIS_URL;
   const broker = new MemoryBroker();
   const makeBus = (name: string): FrameBus => (redisUrl ? new RedisFrameBus({ url: redisUrl, connectionName: name }) : new MemoryFrameBus(broker));
   const gatewayBus = makeBus('framecast-embedded-gateway');
   const agentBus = makeBus('framecast-embedded-agent');
 
-  const gateway = await buildGateway({ config: gw.config, bus: gatewayBus, logger: logger.child({ component: 'gateway' }) });
+  const registry = await createRegistry(cfg.registry, logger.child({ component: 'registry' }));
+  const gateway = await buildGateway({
+    config: cfg.gateway,
+    bus: gatewayBus,
+    logger: logger.child({ component: 'gateway' }),
+    control: { privateRooms: registry.store, presence: registry.store },
+  });
+  await gateway.app.register(registry.api, { prefix: '/api' });
   const { port } = await gateway.listen();
-  const capture = await startCaptureAgent({ config: agent.config, bus: agentBus, logger: logger.child({ component: 'capture-agent' }) });
+  const capture = await startCaptureAgent({ config: cfg.agent, bus: agentBus, logger: logger.child({ component: 'capture-agent' }) });
 
-  const host = gw.config.HOST === '0.0.0.0' || gw.config.HOST === '::' ? 'localhost' : gw.config.HOST;
-  const room = agent.config.FRAMECAST_ROOM;
+  // The agent heartbeats to the registry over HTTP like a remote one would, on loopback.
+  const loopback = cfg.gateway.HOST === '0.0.0.0' ? '127.0.0.1' : cfg.gateway.HOST === '::' ? '[::1]' : cfg.gateway.HOST;
+  const rooms = cfg.agent.cameras.map((c) => c.room);
+  const agentKey = cfg.registry.FRAMECAST_AUTH === 'on' ? (await createAgentKey(registry.store, 'embedded agent', rooms)).key : undefined;
+  const heartbeat = startRegistryHeartbeat({ ...cfg.agent, FRAMECAST_AGENT_KEY: agentKey }, capture, logger.child({ component: 'capture-agent' }), `http://${loopback}:${port}`);
+
+  const host = cfg.gateway.HOST === '0.0.0.0' || cfg.gateway.HOST === '::' ? 'localhost' : cfg.gateway.HOST;
+  const room = rooms[0]!;
   return {
     gateway,
+    registry,
     url: `http://${host}:${port}/rooms/${room}`,
+    apiUrl: `http://${host}:${port}/api`,
     room,
+    auth: cfg.registry.FRAMECAST_AUTH,
     logger,
     async stop() {
+      await heartbeat?.stop();
       await capture.stop();
       await Promise.allSettled([gateway.shutdown(), agentBus.close()]);
+      await registry.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, launchChromium, REPO_ROOT, startService, stopAllServices, type ServiceProcess, type TestBrowser } from '@framecast/testing';
+import { freePort, launchChromium, REPO_ROOT, startService, stopAllServices, waitFor, type ServiceProcess, type TestBrowser } from '@framecast/testing';
 
 let app: ServiceProcess;
 let browser: TestBrowser;
@@ -46,6 +46,22 @@ describe('embedded default in a browser', () => {
     const out = join(REPO_ROOT, 'test-results');
     mkdirSync(out, { recursive: true });
     await page.screenshot({ path: join(out, 'embedded-viewer.png') });
+  });
+
+  it('lists the rooms from the in-process registry, with live status and viewer counts', async () => {
+    expect(app.lines.join('\n')).toMatch(/webhooks off/);
+    expect(app.lines.join('\n')).toMatch(/Auth is OFF/);
+    const page = await browser.context.newPage();
+    await page.goto(`http://127.0.0.1:${port}/rooms/demo`);
+    const link = page.locator('#rooms a[data-room="demo"]');
+    // The agent heartbeats within a second; the page polls every 5 s.
+    await page.waitForFunction(() => document.querySelector('#rooms a[data-room="demo"].live') !== null, null, { timeout: 15_000 });
+    expect(await link.getAttribute('aria-current')).toBe('page');
+    const api = await (await fetch(`http://127.0.0.1:${port}/api/rooms/demo`)).json();
+    expect(api).toMatchObject({ name: 'demo', live: true, visibility: 'public' });
+    expect(api.cameras[0]).toMatchObject({ width: 640, height: 360 });
+    // This page and the earlier one are viewers; presence reaches the registry within a flush.
+    await waitFor('viewer counted', async () => (await (await fetch(`http://127.0.0.1:${port}/api/rooms/demo`)).json()).viewers.total >= 1, 5000);
   });
 
   it('a bad room name in the page URL shows the refusal instead of reconnecting forever', async () => {

@@ -6,3 +6,4 @@ export { JpegStreamSplitter, type JpegSplitterOptions, type JpegSplitterStats } 
 export { parseSource, describeSource, type SourceSpec, type SourceKind } from './source-url.ts';
 export { probeCameras, type ProbeReport } from './probe.ts';
 export type { CapturedFrame, FrameSink, FrameSource } from './sources/frame-source.ts';
+export { startRegistryHeartbeat, RegistryHeartbeat, CameraReporter, type HeartbeatConfig } from './registry/index.ts';

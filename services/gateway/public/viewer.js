@@ -112,3 +112,32 @@ function connect() {
   };
 }
 connect();
+
+// The room list comes from the registry's API when it answers on this origin (the embedded
+// default mounts it under /api; a deployment can route /api to the registry). Without it the
+// list stays hidden and the page works as before.
+async function listRooms() {
+  try {
+    const res = await fetch('/api/rooms', { headers: { accept: 'application/json' } });
+    if (!res.ok) return;
+    const { rooms } = await res.json();
+    const nav = $('rooms');
+    nav.replaceChildren(
+      ...rooms.map((r) => {
+        const a = document.createElement('a');
+        a.href = `/rooms/${encodeURIComponent(r.name)}`;
+        a.className = r.live ? 'live' : 'off';
+        a.dataset.room = r.name;
+        a.textContent = `${r.title} · ${r.viewers.total} watching`;
+        a.title = r.live ? `${r.cameras.length} camera(s), ${r.cameras.map((c) => `${c.width}×${c.height} ${c.fps} fps`).join(', ')}` : 'offline';
+        if (r.name === room) a.setAttribute('aria-current', 'page');
+        return a;
+      }),
+    );
+    nav.hidden = rooms.length === 0;
+  } catch {
+    // No registry here: keep the list hidden.
+  }
+}
+void listRooms();
+setInterval(listRooms, 5000);

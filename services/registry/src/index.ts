@@ -4,4 +4,4 @@ export { loadRegistryConfig, registryEnvSchema, embeddedRegistryEnvSchema, check
 export { RegistryMetrics } from './metrics.ts';
 export { API_ERRORS, ApiError, type ApiErrorCode } from './errors.ts';
 export { signWebhook, verifyWebhookSignature } from './webhooks/signature.ts';
-export { redisAclFor } from './routes/agents.ts';
+export { redisAclFor, createAgentKey } from './routes/agents.ts';

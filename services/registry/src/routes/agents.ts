@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { CHANNEL_PREFIX, frameChannel, lastFrameKey } from '@framecast/protocol';
-import type { AgentKeyRecord } from '@framecast/registry-store';
+import type { AgentKeyRecord, RegistryStore } from '@framecast/registry-store';
 import type { TypedApp } from '../api.ts';
 import { adminOnly, agentAllowedRooms, sha256Hex } from '../auth-guards.ts';
 import type { ApiContext } from '../context.ts';
@@ -25,6 +25,14 @@ export function redisAclFor(key: AgentKeyRecord): string {
     ...channels,
     '+publish +set +ping +info +client|setname +hello',
   ].join(' ');
+}
+
+/** Creates an agent key for `rooms` and returns the key itself (shown once; only its hash is kept). */
+export async function createAgentKey(store: RegistryStore, name: string, rooms: string[]): Promise<{ record: AgentKeyRecord; key: string }> {
+  const key = `fca_${randomBytes(32).toString('base64url')}`;
+  const record: AgentKeyRecord = { id: randomBytes(8).toString('hex'), name, rooms, sha256: sha256Hex(key), createdAt: Date.now() };
+  await store.putAgentKey(record);
+  return { record, key };
 }
 
 const view = (k: AgentKeyRecord) => ({ id: k.id, name: k.name, rooms: k.rooms, createdAt: k.createdAt, redisAcl: redisAclFor(k) });
@@ -78,9 +86,7 @@ export function registerAgentRoutes(app: TypedApp, ctx: ApiContext): void {
       },
     },
     async (req, reply) => {
-      const key = `fca_${randomBytes(32).toString('base64url')}`;
-      const record: AgentKeyRecord = { id: randomBytes(8).toString('hex'), name: req.body.name, rooms: req.body.rooms, sha256: sha256Hex(key), createdAt: Date.now() };
-      await ctx.store.putAgentKey(record);
+      const { record, key } = await createAgentKey(ctx.store, req.body.name, req.body.rooms);
       return reply.code(201).send({ ...view(record), key });
     },
   );
