@@ -88,6 +88,10 @@ export class RtspCamera {
     this.muted = true;
   }
 
+  unmute(): void {
+    this.muted = false;
+  }
+
   async close(): Promise<void> {
     await this.goAway();
     this.feeder.kill('SIGKILL');

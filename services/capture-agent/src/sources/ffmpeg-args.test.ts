@@ -44,7 +44,7 @@ describe('ffmpeg command lines', () => {
 
   it('rtsp: TCP transport and a socket timeout so a dead camera is noticed within seconds', () => {
     const args = line(ffmpegArgs({ kind: 'rtsp', url: 'rtsp://cam/s1' }, out, false));
-    expect(args).toContain(`-rtsp_transport tcp -timeout ${RTSP_IO_TIMEOUT_MS * 1000} -i rtsp://cam/s1`);
+    expect(args).toContain(`-rtsp_transport tcp -timeout ${RTSP_IO_TIMEOUT_MS * 1000} -analyzeduration 1000000 -i rtsp://cam/s1`);
     expect(RTSP_IO_TIMEOUT_MS).toBeLessThanOrEqual(5000);
   });
 

@@ -39,7 +39,10 @@ export function fileInput(path: string): string[] {
  * closing the connection makes ffmpeg exit within seconds instead of waiting for ever.
  */
 export function rtspInput(url: string): string[] {
-  return ['-rtsp_transport', 'tcp', '-timeout', String(RTSP_IO_TIMEOUT_MS * 1000), '-i', url];
+  // 1 s of stream analysis instead of ffmpeg's 5: the codec parameters come in the SDP, the frame
+  // rate ffmpeg would guess is not needed (-r sets the output's), and both the probe and ffmpeg
+  // analyse again on every reconnect. Measured on loopback: first frame after 1.25 s, not 2 s.
+  return ['-rtsp_transport', 'tcp', '-timeout', String(RTSP_IO_TIMEOUT_MS * 1000), '-analyzeduration', '1000000', '-i', url];
 }
 
 export interface V4l2InputOptions {

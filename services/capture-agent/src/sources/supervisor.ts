@@ -10,7 +10,11 @@ export type SourceState = 'starting' | 'streaming' | 'restarting' | 'stopped';
 export interface SupervisorOptions {
   camera: string;
   startRun: StartRun;
-  /** No frame for this long (from the run's start or its last frame) and the run is restarted. */
+  /**
+   * No frame for this long and the run is restarted. A run that has not delivered its first
+   * frame yet gets twice as long: opening a camera means probing it, connecting again and
+   * waiting for a keyframe.
+   */
   stallTimeoutMs: number;
   /** First restart delay; doubles per consecutive failure up to maxRestartDelayMs. */
   restartDelayMs: number;
@@ -156,13 +160,14 @@ export class SourceSupervisor {
 
   private readonly checkStall = (): void => {
     if (!this.run || this.state === 'stopped') return;
-    const since = this.lastFrameAt !== null && this.firstFrameAt !== null ? this.lastFrameAt : this.runStartedAt;
-    const quietMs = Date.now() - since;
-    if (quietMs < this.opts.stallTimeoutMs) return;
+    const opening = this.firstFrameAt === null;
+    const limitMs = opening ? 2 * this.opts.stallTimeoutMs : this.opts.stallTimeoutMs;
+    const quietMs = Date.now() - (opening ? this.runStartedAt : this.lastFrameAt!);
+    if (quietMs < limitMs) return;
     const run = this.run;
     this.run = null;
     this.runId++;
-    const cause = this.firstFrameAt === null ? `no frame within ${this.opts.stallTimeoutMs} ms of opening the source` : `no frame for ${quietMs} ms`;
+    const cause = opening ? `no frame within ${limitMs} ms of opening the source` : `no frame for ${quietMs} ms`;
     // The restart is scheduled only once the stalled run is gone, so two ffmpegs never hold one device.
     void run.stop().then(() => {
       this.ffmpegPid = null;
