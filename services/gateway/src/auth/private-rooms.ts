@@ -19,6 +19,7 @@ export class PrivateRoomCache {
   private retry: NodeJS.Timeout | null = null;
   private readonly unsubscribe: () => void;
   private failing = false;
+  private failures = 0;
 
   constructor(
     private readonly source: PrivateRoomSource,
@@ -57,13 +58,16 @@ export class PrivateRoomCache {
       const next = await this.source.privateRooms();
       const before = this.rooms;
       this.rooms = next;
-      if (this.failing) this.logger.info({ private: next.size }, 'private room list loaded again');
+      if (this.failing || !before) this.logger.info({ private: next.size }, before ? 'private room list loaded again' : 'private room list loaded');
       this.failing = false;
+      this.failures = 0;
       const added = before ? [...next].filter((r) => !before.has(r)) : [];
       if (added.length > 0) this.onBecamePrivate(added);
     } catch (err) {
-      if (!this.failing) this.logger.warn({ err: String(err), known: this.known }, 'cannot load the private room list; keeping the last one');
-      this.failing = true;
+      // The store's connection is usually still opening at the first try: warn only if it stays away.
+      this.failures++;
+      if (!this.failing && (this.known || this.failures > 8)) this.logger.warn({ err: String(err), known: this.known }, 'cannot load the private room list; keeping the last one');
+      this.failing = this.known || this.failures > 8;
       if (!this.known && !this.retry) {
         this.retry = setTimeout(() => {
           this.retry = null;

@@ -42,7 +42,6 @@ export class PresenceReporter implements ViewerLifecycleListener {
     });
     this.timer = setInterval(() => void this.flush(), opts.flushMs);
     this.timer.unref();
-    void this.flush();
   }
 
   joined(viewer: Viewer, identity: ViewerIdentity): void {
