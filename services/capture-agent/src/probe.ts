@@ -99,7 +99,11 @@ async function probeCamera(camera: CameraConfig, runtime: SourceRuntime, seconds
 
 /** One line per camera for a person setting a camera up. */
 export function formatProbeReport(r: ProbeReport): string {
-  if (!r.ok) return `${r.camera}: FAILED ${r.source}: ${r.error ?? 'no frames'}`;
+  if (!r.ok) {
+    // ffmpeg's errors usually start with the path or URL already; do not print it twice.
+    const error = r.error ?? 'no frames';
+    return error.startsWith(r.source.replace(/^(v4l2|file):/, '')) ? `${r.camera}: FAILED ${error}` : `${r.camera}: FAILED ${r.source}: ${error}`;
+  }
   const i = r.input;
   const offered = i ? [i.codec, i.width && i.height ? `${i.width}x${i.height}` : null, i.fps ? `${i.fps} fps` : null].filter(Boolean).join(' ') : '?';
   const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`);

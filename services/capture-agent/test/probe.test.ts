@@ -69,6 +69,6 @@ describe('probe mode', () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/^porch: ok http:\/\/127\.0\.0\.1:\d+\/\?action=stream: source mjpeg .*→ passthrough 320x240, [\d.]+ fps, [\d.]+ KB\/frame/);
     expect(lines[1]).toMatch(/^web-page: FAILED http:\/\/.*: answered text\/html, not an MJPEG stream/);
-    expect(lines[2]).toMatch(/^missing: FAILED file:.*missing\.mp4: .*missing\.mp4: No such file or directory$/);
+    expect(lines[2]).toMatch(/^missing: FAILED \/.*missing\.mp4: No such file or directory$/);
   });
 });
