@@ -12,7 +12,8 @@ import { runAgentCost } from './agent-cost.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import { IpcChild, type ServerKind } from './processes.ts';
 import { idleTable, joinTable, mean, ratio, streamTable } from './report.ts';
-import { runIdle, runJoins, runStream, type IdleResult, type JoinResult, type Rig, type StreamResult, type StreamSpec } from './run.ts';
+import { privateBenchRooms } from './bench-auth.ts';
+import { roomNames, runIdle, runJoins, runStream, type IdleResult, type JoinResult, type Rig, type StreamResult, type StreamSpec } from './run.ts';
 
 const WORKLOADS = ['light', 'ramp', 'idle', 'slow', 'join', 'agent'] as const;
 type Workload = (typeof WORKLOADS)[number];
@@ -103,7 +104,9 @@ const stream = (rooms: number, viewersPerRoom: number, fps: number, extra: Parti
 
 async function main(): Promise<void> {
   const redis = await startTestRedis({ needsControl: true });
+  const auth = await privateBenchRooms(redis.url, roomNames(8));
   const rig: Rig = {
+    ...auth,
     redisUrl: redis.url,
     publisher: await IpcChild.fork('publisher.ts', { REDIS_URL: redis.url }),
     loadgen: await IpcChild.fork('loadgen.ts', {}),

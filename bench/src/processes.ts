@@ -54,7 +54,14 @@ export interface ServerUnderTest {
 }
 
 /** Starts the server under test as its own process, the way an operator would. */
-export async function startServer(kind: ServerKind, redisUrl: string, extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ServerUnderTest> {
+export interface ServerOptions {
+  env?: Record<string, string>;
+  nodeArgs?: string[];
+  /** Appended to every websocket URL (the framecast viewer token). */
+  urlQuery?: string;
+}
+
+export async function startServer(kind: ServerKind, redisUrl: string, opts: ServerOptions = {}): Promise<ServerUnderTest> {
   const port = await freePort();
   const entry = kind === 'framecast' ? 'services/gateway/src/main.ts' : 'bench/src/floor-server.ts';
   const env: Record<string, string> = {
@@ -64,11 +71,9 @@ export async function startServer(kind: ServerKind, redisUrl: string, extraEnv: 
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     FRAMECAST_GATEWAY_ID: 'bench',
-    // Bench rooms are public; auth off keeps the gateway's start-up free of secrets (presence still runs).
-    FRAMECAST_AUTH: 'off',
-    ...extraEnv,
+    ...opts.env,
   };
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', entry], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   // The gateway logs JSON at warn, so readiness is its listening port answering.
   createInterface({ input: proc.stdout! }).on('line', (l) => {
     if (/"level":(40|50|60)/.test(l)) process.stderr.write(`[${kind}] ${l}\n`);
@@ -88,7 +93,7 @@ export async function startServer(kind: ServerKind, redisUrl: string, extraEnv: 
     kind,
     pid: proc.pid!,
     port,
-    wsUrl: (room) => `ws://127.0.0.1:${port}/ws/video/${room}`,
+    wsUrl: (room) => `ws://127.0.0.1:${port}/ws/video/${room}${opts.urlQuery ?? ''}`,
     async stop() {
       proc.kill('SIGTERM');
       const t = setTimeout(() => proc.kill('SIGKILL'), 5000);

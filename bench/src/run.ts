@@ -8,6 +8,9 @@ export interface Rig {
   loadgen: IpcChild;
   /** Extra node flags for the framecast gateway (e.g. --cpu-prof). */
   gatewayNodeArgs: string[];
+  /** framecast runs as shipped: auth on, bench rooms private, every viewer with a valid token. */
+  gatewayEnv: Record<string, string>;
+  viewerTokenQuery: string;
 }
 
 export interface StreamSpec {
@@ -41,11 +44,15 @@ export interface StreamResult {
   hist: LatencyHistogram;
 }
 
-const roomNames = (n: number) => Array.from({ length: n }, (_, i) => `bench${i}`);
+export const roomNames = (n: number) => Array.from({ length: n }, (_, i) => `bench${i}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function withServer<T>(rig: Rig, kind: ServerKind, env: Record<string, string>, fn: (s: ServerUnderTest) => Promise<T>): Promise<T> {
-  const server = await startServer(kind, rig.redisUrl, env, kind === 'framecast' ? rig.gatewayNodeArgs : []);
+  const server = await startServer(
+    kind,
+    rig.redisUrl,
+    kind === 'framecast' ? { env: { ...rig.gatewayEnv, ...env }, nodeArgs: rig.gatewayNodeArgs, urlQuery: rig.viewerTokenQuery } : { env },
+  );
   try {
     await sleep(300);
     return await fn(server);
