@@ -59,7 +59,13 @@ describe('embedded default in a browser', () => {
     expect(await link.getAttribute('aria-current')).toBe('page');
     const api = await (await fetch(`http://127.0.0.1:${port}/api/rooms/demo`)).json();
     expect(api).toMatchObject({ name: 'demo', live: true, visibility: 'public' });
-    expect(api.cameras[0]).toMatchObject({ width: 640, height: 360 });
+    // The very first heartbeat can precede the first frame (no size yet); the next one has it.
+    await waitFor(
+      'camera size in a heartbeat',
+      async () => (await (await fetch(`http://127.0.0.1:${port}/api/rooms/demo`)).json()).cameras[0]?.width === 640,
+      10_000,
+    );
+    expect((await (await fetch(`http://127.0.0.1:${port}/api/rooms/demo`)).json()).cameras[0]).toMatchObject({ width: 640, height: 360 });
     // This page and the earlier one are viewers; presence reaches the registry within a flush.
     await waitFor('viewer counted', async () => (await (await fetch(`http://127.0.0.1:${port}/api/rooms/demo`)).json()).viewers.total >= 1, 5000);
   });
