@@ -1,5 +1,6 @@
 import { RedisFrameBus } from '@framecast/bus';
 import { configOrExit } from '@framecast/config';
+import { handleShutdownSignals } from '@framecast/lifecycle';
 import { createLogger } from '@framecast/logging';
 import { startCaptureAgent } from './agent.ts';
 import { loadAgentConfigFromCli, parseAgentArgs, USAGE, UsageError, type ProbeOptions } from './cli-args.ts';
@@ -88,32 +89,16 @@ async function run(config: AgentConfig): Promise<void> {
         }, config.FRAMECAST_STATS_INTERVAL_MS)
       : null;
 
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    if (statsTimer) clearInterval(statsTimer);
-    const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed; exiting');
-      process.exit(1);
-    }, config.FRAMECAST_SHUTDOWN_TIMEOUT_MS);
-    deadline.unref();
+  handleShutdownSignals({
+    logger,
+    service: 'capture agent',
+    timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS,
     // The sources first (ffmpeg killed and reaped, no frame in flight), then Redis and the endpoints.
-    agent
-      .stop()
-      .then(() => Promise.all([bus.close(), endpoints?.close(), heartbeat?.stop()]))
-      .then(
-        () => {
-          logger.info({ cameras: agent.stats().cameras }, 'capture agent stopped');
-          process.exit(0);
-        },
-        (err: unknown) => {
-          logger.error({ err: String(err) }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+    stop: async () => {
+      if (statsTimer) clearInterval(statsTimer);
+      await agent.stop();
+      await Promise.all([bus.close(), endpoints?.close(), heartbeat?.stop()]);
+    },
+    stoppedFields: () => ({ cameras: agent.stats().cameras }),
+  });
 }

@@ -1,5 +1,6 @@
 import { RedisFrameBus } from '@framecast/bus';
 import { configOrExit } from '@framecast/config';
+import { handleShutdownSignals } from '@framecast/lifecycle';
 import { createLogger } from '@framecast/logging';
 import { RedisRegistryStore } from '@framecast/registry-store';
 import { loadGatewayConfig } from './config.ts';
@@ -17,29 +18,9 @@ const gateway = await buildGateway({ config, bus, logger, control: { privateRoom
 const { port } = await gateway.listen();
 logger.info({ port, host: config.HOST, id: config.FRAMECAST_GATEWAY_ID }, 'gateway listening');
 
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  const hard = setTimeout(() => {
-    logger.error({ timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed; exiting');
-    process.exit(1);
-  }, config.FRAMECAST_SHUTDOWN_TIMEOUT_MS);
-  hard.unref();
-  gateway
-    .shutdown()
-    .then(() => control.close())
-    .then(
-      () => {
-        logger.info('gateway stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        logger.error({ err: String(err) }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
+handleShutdownSignals({
+  logger,
+  service: 'gateway',
+  timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS,
+  stop: () => gateway.shutdown().then(() => control.close()),
+});

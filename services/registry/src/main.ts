@@ -1,4 +1,5 @@
 import { configOrExit } from '@framecast/config';
+import { handleShutdownSignals } from '@framecast/lifecycle';
 import { createLogger } from '@framecast/logging';
 import { loadRegistryConfig } from './config.ts';
 import { buildRegistryServer } from './server.ts';
@@ -12,26 +13,4 @@ const server = await buildRegistryServer(config, logger);
 const { port } = await server.listen();
 logger.info({ port, host: config.HOST, id: config.FRAMECAST_REGISTRY_ID, auth: config.FRAMECAST_AUTH }, 'registry listening');
 
-let stopping = false;
-const stop = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  const hard = setTimeout(() => {
-    logger.error({ timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed; exiting');
-    process.exit(1);
-  }, config.FRAMECAST_SHUTDOWN_TIMEOUT_MS);
-  hard.unref();
-  server.shutdown().then(
-    () => {
-      logger.info('registry stopped');
-      process.exit(0);
-    },
-    (err: unknown) => {
-      logger.error({ err: String(err) }, 'shutdown failed');
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGTERM', () => stop('SIGTERM'));
-process.on('SIGINT', () => stop('SIGINT'));
+handleShutdownSignals({ logger, service: 'registry', timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS, stop: () => server.shutdown() });
