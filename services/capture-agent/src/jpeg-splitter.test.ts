@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ENVELOPE_HEADER_V1_BYTES } from '@framecast/protocol';
 import { JpegStreamSplitter } from './jpeg-splitter.ts';
 
 /** Real JPEGs from libvips: different sizes and content so frames are told apart. */
@@ -179,6 +180,24 @@ describe('JpegStreamSplitter', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('hands a frame that spanned chunks over with free room for the envelope header in front (one copy in all)', () => {
+    const jpeg = jpegs[0]!;
+    const got: Array<{ frame: Buffer; envelope?: Buffer }> = [];
+    const splitter = new JpegStreamSplitter({ maxFrameBytes: 1 << 20, onFrame: (frame, envelope) => got.push({ frame, envelope }) });
+    const whole = Buffer.concat([jpeg, jpeg]);
+    splitter.push(whole.subarray(0, jpeg.length)); // first frame inside one chunk: a view, no copy
+    splitter.push(whole.subarray(jpeg.length, jpeg.length + 100));
+    splitter.push(whole.subarray(jpeg.length + 100)); // second frame spans two chunks
+    expect(got).toHaveLength(2);
+    expect(got[0]!.envelope).toBeUndefined();
+    expect(got[0]!.frame.buffer).toBe(whole.buffer);
+    const { frame, envelope } = got[1]!;
+    expect(envelope!.length).toBe(ENVELOPE_HEADER_V1_BYTES + jpeg.length);
+    expect(frame.buffer).toBe(envelope!.buffer);
+    expect(frame.byteOffset - envelope!.byteOffset).toBe(ENVELOPE_HEADER_V1_BYTES);
+    expect(frame.equals(jpeg)).toBe(true);
   });
 
   it('reset() discards a partial frame', () => {

@@ -13,11 +13,18 @@
  * entropy data in native code.
  */
 
+import { ENVELOPE_HEADER_V1_BYTES } from '@framecast/protocol';
+
 export interface JpegSplitterOptions {
   /** A frame growing past this is dropped and counted instead of held without bound. */
   maxFrameBytes: number;
-  /** Receives each complete frame. It may be a view into a chunk given to push(). */
-  onFrame: (jpeg: Buffer) => void;
+  /**
+   * Receives each complete frame. It may be a view into a chunk given to push(). A frame that
+   * spanned chunks had to be copied into one buffer anyway: that buffer starts with
+   * ENVELOPE_HEADER_V1_BYTES of free space and is passed as `envelope` (`jpeg` is its tail), so
+   * the publisher writes the header in place instead of allocating and copying again.
+   */
+  onFrame: (jpeg: Buffer, envelope?: Buffer) => void;
   /** Told about each frame given up on, as it happens (the counters in stats() say the same). */
   onDrop?: (reason: JpegDropReason) => void;
 }
@@ -256,14 +263,18 @@ export class JpegStreamSplitter {
       return;
     }
     let frame: Buffer;
+    let envelope: Buffer | undefined;
     if (this.pieces.length === 0) frame = buf.subarray(this.frameStart, end);
     else {
       this.pieces.push(buf.subarray(this.frameStart, end));
-      frame = Buffer.concat(this.pieces, size);
+      envelope = Buffer.allocUnsafe(ENVELOPE_HEADER_V1_BYTES + size);
+      let offset = ENVELOPE_HEADER_V1_BYTES;
+      for (const piece of this.pieces) offset += piece.copy(envelope, offset);
+      frame = envelope.subarray(ENVELOPE_HEADER_V1_BYTES);
     }
     this.dropFrame();
     this.counters.frames++;
-    this.opts.onFrame(frame);
+    this.opts.onFrame(frame, envelope);
   }
 
   /**

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBroker, MemoryFrameBus, RedisFrameBus } from '@framecast/bus';
-import { decodeEnvelope, FrameFlags, nowMicros } from '@framecast/protocol';
+import { decodeEnvelope, ENVELOPE_HEADER_V1_BYTES, FrameFlags, nowMicros } from '@framecast/protocol';
 import { startTestRedis, waitFor, type TestRedis } from '@framecast/testing';
 import { FramePublisher } from './publisher.ts';
 import type { CapturedFrame } from './sources/frame-source.ts';
@@ -50,6 +50,26 @@ describe('FramePublisher on the in-memory bus', () => {
     });
     expect((await bus.lastFrame('lobby'))?.equals(got[2]!)).toBe(true);
     expect(pub.stats()).toMatchObject({ captured: 3, published: 3, pending: 0, nextSequence: 3, busUp: true });
+  });
+
+  it('writes the header into the room a source left in front of the JPEG instead of allocating, once', async () => {
+    const broker = new MemoryBroker();
+    const bus = new MemoryFrameBus(broker);
+    const viewer = new MemoryFrameBus(broker);
+    const got: Buffer[] = [];
+    viewer.onFrame((_room, env) => got.push(env));
+    await viewer.subscribe('lobby');
+    const pub = new FramePublisher({ bus, room: 'lobby', lastFrameTtlMs: 5000, logger: captureLogs().logger, maxStaleMs: 1000 });
+    const jpeg = Buffer.from('jpeg bytes spanning two pipe chunks');
+    const envelope = Buffer.alloc(ENVELOPE_HEADER_V1_BYTES + jpeg.length);
+    jpeg.copy(envelope, ENVELOPE_HEADER_V1_BYTES);
+    const f: CapturedFrame = { jpeg: envelope.subarray(ENVELOPE_HEADER_V1_BYTES), envelope, width: 8, height: 6, captureTimeUs: nowMicros(), flags: 0 };
+    pub.offer(f);
+    await settle();
+    expect(got[0]).toBe(envelope); // the very buffer: no allocation, no copy
+    expect(decodeEnvelope(got[0]!)).toMatchObject({ header: { sequence: 0, width: 8, height: 6, payloadLength: jpeg.length } });
+    // Used once: a later publish of the same frame (a retry) must not rewrite bytes in flight.
+    expect(f.envelope).toBeUndefined();
   });
 
   it('keeps the capture time of the frame, not the publish time', async () => {

@@ -1,6 +1,6 @@
 import type { FrameBus } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
-import { Codec, encodeEnvelope, nowMicros } from '@framecast/protocol';
+import { Codec, encodeEnvelope, nowMicros, writeHeader } from '@framecast/protocol';
 import type { CapturedFrame } from './sources/frame-source.ts';
 
 /**
@@ -124,19 +124,25 @@ export class FramePublisher {
 
   /** Publishes one frame; resolves false (never rejects) when the publish failed. */
   private async send(frame: CapturedFrame): Promise<boolean> {
-    // The one allocation per published frame: header and JPEG in a single Buffer, which the
-    // bus writes to Redis as is and every gateway forwards unchanged.
-    const envelope = encodeEnvelope(
-      {
-        codec: Codec.Jpeg,
-        flags: frame.flags,
-        sequence: this.sequence,
-        captureTimeUs: frame.captureTimeUs,
-        width: frame.width,
-        height: frame.height,
-      },
-      frame.jpeg,
-    );
+    // At most one allocation per published frame: header and JPEG in a single Buffer, which the
+    // bus writes to Redis as is and every gateway forwards unchanged. A source that already copied
+    // the frame (the splitter, for frames spanning pipe chunks) left room for the header in front.
+    const init = {
+      codec: Codec.Jpeg,
+      flags: frame.flags,
+      sequence: this.sequence,
+      captureTimeUs: frame.captureTimeUs,
+      width: frame.width,
+      height: frame.height,
+    };
+    let envelope: Buffer;
+    if (frame.envelope) {
+      envelope = frame.envelope;
+      frame.envelope = undefined;
+      writeHeader(envelope, 0, init, frame.jpeg.byteLength);
+    } else {
+      envelope = encodeEnvelope(init, frame.jpeg);
+    }
     try {
       await this.publishWithTimeout(envelope);
     } catch (err) {

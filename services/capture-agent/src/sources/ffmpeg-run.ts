@@ -72,7 +72,7 @@ function spawnFfmpeg(ctx: RunContext, o: FfmpegRunOptions, plan: FfmpegPlan, onE
   const splitter = new JpegStreamSplitter({
     maxFrameBytes: o.maxFrameBytes,
     onDrop: (reason) => ctx.dropped(reason),
-    onFrame: (jpeg) => {
+    onFrame: (jpeg, envelope) => {
       let size = { width, height };
       if (plan.mode === 'passthrough') {
         // The camera chose the size; a frame whose header cannot be read is not a frame.
@@ -81,7 +81,7 @@ function spawnFfmpeg(ctx: RunContext, o: FfmpegRunOptions, plan: FfmpegPlan, onE
         size = read;
       }
       // The frame left ffmpeg a moment ago; this is the earliest instant we see it.
-      ctx.frame({ jpeg, width: size.width, height: size.height, captureTimeUs: nowMicros(), flags });
+      ctx.frame({ jpeg, envelope, width: size.width, height: size.height, captureTimeUs: nowMicros(), flags });
     },
   });
 

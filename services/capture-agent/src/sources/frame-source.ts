@@ -9,6 +9,12 @@ export interface CapturedFrame {
   captureTimeUs: number;
   /** Envelope flags, e.g. FrameFlags.Synthetic for generated pictures. */
   flags: number;
+  /**
+   * Optional: a buffer with ENVELOPE_HEADER_V1_BYTES of free space followed by `jpeg` (the same
+   * memory). The publisher writes the header there once instead of allocating an envelope, and
+   * clears the field so a republished frame never rewrites bytes a socket may still hold.
+   */
+  envelope?: Buffer | undefined;
 }
 
 export type FrameSink = (frame: CapturedFrame) => void;

@@ -34,10 +34,10 @@ export function startHttpMjpegRun(ctx: RunContext, o: HttpMjpegRunOptions): Sour
   const splitter = new JpegStreamSplitter({
     maxFrameBytes: o.maxFrameBytes,
     onDrop: (reason) => ctx.dropped(reason),
-    onFrame: (jpeg) => {
+    onFrame: (jpeg, envelope) => {
       const size = readJpegSize(jpeg);
       if (!size) return ctx.dropped('corrupt');
-      ctx.frame({ jpeg, width: size.width, height: size.height, captureTimeUs: nowMicros(), flags: 0 });
+      ctx.frame({ jpeg, envelope, width: size.width, height: size.height, captureTimeUs: nowMicros(), flags: 0 });
     },
   });
 
