@@ -1,6 +1,6 @@
 import type { FrameBus } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
-import { CLOSE_REASONS, CloseCode, errorMessage, type CloseCodeValue } from '@framecast/protocol';
+import { CLOSE_REASONS, CloseCode, errorMessage, type CloseCodeValue, type ErrorName } from '@framecast/protocol';
 import type { WebSocket } from 'ws';
 import type { GatewayConfig } from './config.ts';
 import { RoomSubscriptions } from './fanout/room-subscriptions.ts';
@@ -68,13 +68,15 @@ export class ViewerHub {
   }
 
   /** Closes a viewer with a protocol close code; frames stop at once, the socket goes soon after. */
-  close(viewer: Viewer, code: CloseCodeValue): void {
+  close(viewer: Viewer, code: CloseCodeValue, explain?: { error: ErrorName; message: string }): void {
     if (viewer.closing) return;
     viewer.closing = true;
     this.metrics.viewersClosed.inc({ code: String(code) });
     if (code === CloseCode.Stalled) {
       this.logger.info({ viewer: viewer.id, room: viewer.room, skipped: viewer.framesSkipped }, 'closing stalled viewer');
       viewer.ws.send(errorMessage(code, 'stalled', CLOSE_REASONS[code]));
+    } else if (explain) {
+      viewer.ws.send(errorMessage(code, explain.error, explain.message));
     }
     viewer.ws.close(code, CLOSE_REASONS[code]);
     // The close frame waits behind the bytes already buffered. A stalled viewer gets as long

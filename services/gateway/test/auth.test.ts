@@ -70,6 +70,17 @@ describe('gateway viewer auth (tokens verified locally)', () => {
     expect((await refused(`${gw.wsUrl('vaulta')}?token=${expired}`)).control[0]).toMatchObject({ message: 'viewer token expired' });
   });
 
+  it('closes a private room viewer with 4401 when its token expires mid-stream', async () => {
+    // exp has one-second resolution: a 2 s token runs out 1–2 s from now.
+    const { token: shortLived, expiresAt } = await new ViewerTokenSigner(TOKEN_SECRET).issue({ rooms: ['vaulta'], user: 'brief', ttlSeconds: 2 });
+    const v = new TestViewer(`${gw.wsUrl('vaulta')}?token=${shortLived}`);
+    await waitFor('frames while the token is valid', () => v.frames.length > 0, 3000);
+    expect(await v.closed).toBe(CloseCode.Unauthorized);
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+    expect(Date.now() - expiresAt).toBeLessThan(1500);
+    expect(v.control.at(-1)).toMatchObject({ type: 'error', code: CloseCode.Unauthorized, message: 'viewer token expired' });
+  });
+
   it('a valid token for room A opens A (query or Bearer header) and not B (4403)', async () => {
     const t = await token('vaulta', 'ann');
     const v = new TestViewer(`${gw.wsUrl('vaulta')}?token=${t}`);

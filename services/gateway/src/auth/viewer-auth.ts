@@ -5,7 +5,8 @@ import { ANONYMOUS, type ViewerIdentity } from '../presence/viewer-listener.ts';
 import type { PrivateRoomCache } from './private-rooms.ts';
 
 export type Admission =
-  | { ok: true; identity: ViewerIdentity }
+  /** `expiresAt` (ms): set when a token opened a private room; the viewer is closed then. */
+  | { ok: true; identity: ViewerIdentity; expiresAt?: number }
   | { ok: false; code: CloseCodeValue; error: ErrorName; message: string };
 
 /**
@@ -49,7 +50,10 @@ export class ViewerAuth {
 
   private async checkToken(verifier: ViewerTokenVerifier, room: string, token: string | null, isPrivate: boolean, known: boolean): Promise<Admission> {
     const check = await verifier.verify(token);
-    if (check.ok && grantsRoom(check.claims, room)) return { ok: true, identity: { user: check.claims.user, grants: check.claims.rooms } };
+    if (check.ok && grantsRoom(check.claims, room)) {
+      const identity = { user: check.claims.user, grants: check.claims.rooms };
+      return isPrivate ? { ok: true, identity, expiresAt: check.claims.expiresAt } : { ok: true, identity };
+    }
     if (!isPrivate) return { ok: true, identity: check.ok ? { user: check.claims.user, grants: check.claims.rooms } : ANONYMOUS };
     if (!known) {
       // Without the private set (Redis unreachable since start-up) a tokenless viewer cannot be

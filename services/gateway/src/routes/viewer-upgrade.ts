@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_REASONS, CloseCode, errorMessage, helloMessage, isValidRoomName, ROOM_NAME_RULE, type CloseCodeValue, type ErrorName } from '@framecast/protocol';
 import { tokenOf, type Admission, type ViewerAuth } from '../auth/viewer-auth.ts';
+import type { Viewer } from '../fanout/viewer.ts';
 import type { ViewerHub } from '../viewer-hub.ts';
 
 const ROUTE_PREFIX = '/ws/video/';
@@ -84,6 +85,23 @@ function onViewerSocket(hub: ViewerHub, auth: ViewerAuth, ws: WebSocket, room: s
   void admission.then((a) => ws.readyState === ws.OPEN && admitted(a));
 }
 
+/** setTimeout holds at most 2^31-1 ms (~24.8 days); longer tokens re-arm until they are due. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function closeAtExpiry(hub: ViewerHub, viewer: Viewer, expiresAt: number): { timer: NodeJS.Timeout } {
+  const handle = { timer: undefined as unknown as NodeJS.Timeout };
+  const arm = () => {
+    const wait = expiresAt - Date.now();
+    if (wait > MAX_TIMER_MS) {
+      handle.timer = setTimeout(arm, MAX_TIMER_MS);
+      return;
+    }
+    handle.timer = setTimeout(() => hub.close(viewer, CloseCode.Unauthorized, { error: 'unauthorized', message: 'viewer token expired' }), Math.max(0, wait));
+  };
+  arm();
+  return handle;
+}
+
 function attachViewer(hub: ViewerHub, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }): void {
   ws.send(
     helloMessage({
@@ -94,5 +112,10 @@ function attachViewer(hub: ViewerHub, ws: WebSocket, room: string, req: Incoming
     }),
   );
   const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity);
-  ws.on('close', () => hub.remove(viewer));
+  // A token is a lease, not a ticket: the viewer of a private room leaves when it runs out.
+  const expiry = admission.expiresAt === undefined ? null : closeAtExpiry(hub, viewer, admission.expiresAt);
+  ws.on('close', () => {
+    if (expiry) clearTimeout(expiry.timer);
+    hub.remove(viewer);
+  });
 }
