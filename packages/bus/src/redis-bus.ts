@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Redis, type RedisOptions } from 'ioredis';
+import { connectRedis, execPipeline, quitRedis, type Redis, type RedisOptions } from '@framecast/redis';
 import { frameChannel, lastFrameKey, roomOfChannel } from '@framecast/protocol';
 import type { FrameBus, FrameListener } from './frame-bus.ts';
 
@@ -23,31 +23,18 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
   private sub: Redis | null = null;
   private listener: FrameListener = () => {};
   private readonly rooms = new Set<string>();
-  private readonly options: RedisOptions;
   private wasReady = false;
   private closing = false;
-  private readonly url: string;
 
-  constructor(opts: RedisFrameBusOptions) {
+  constructor(private readonly opts: RedisFrameBusOptions) {
     super();
-    this.url = opts.url;
-    const maxDelay = opts.maxReconnectDelayMs ?? 1000;
-    this.options = {
-      connectionName: opts.connectionName,
-      // Fail fast while disconnected: a frame that cannot go now is replaced by the next one,
-      // so queueing commands would only grow memory and deliver stale video later.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      lazyConnect: false,
-      retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay) + Math.floor(Math.random() * 50),
-      // Redis restarts and failovers answer READONLY/LOADING for a moment; reconnect on them.
-      reconnectOnError: (err) => /READONLY|LOADING/.test(err.message),
-    };
+    // The command connection fails fast while Redis is away: a frame that cannot go now is
+    // replaced by the next one, so queueing commands would only grow memory and deliver stale video.
     this.cmd = this.connect('', {});
   }
 
   private connect(suffix: string, overrides: RedisOptions): Redis {
-    const conn = new Redis(this.url, { ...this.options, ...overrides, connectionName: `${this.options.connectionName}${suffix}` });
+    const conn = connectRedis(this.opts.url, `${this.opts.connectionName}${suffix}`, overrides, this.opts.maxReconnectDelayMs);
     conn.on('ready', () => this.updateState());
     conn.on('close', () => this.updateState());
     conn.on('end', () => this.updateState());
@@ -87,13 +74,7 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
   }
 
   async publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<void> {
-    const results = await this.cmd
-      .pipeline()
-      .publish(frameChannel(room), envelope)
-      .set(lastFrameKey(room), envelope, 'PX', lastFrameTtlMs)
-      .exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
+    await execPipeline(this.cmd.pipeline().publish(frameChannel(room), envelope).set(lastFrameKey(room), envelope, 'PX', lastFrameTtlMs));
   }
 
   async subscribe(room: string): Promise<void> {
@@ -117,14 +98,6 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
 
   async close(): Promise<void> {
     this.closing = true;
-    const quit = async (c: Redis | null) => {
-      if (!c) return;
-      try {
-        await c.quit();
-      } catch {
-        c.disconnect();
-      }
-    };
-    await Promise.all([quit(this.cmd), quit(this.sub)]);
+    await Promise.all([quitRedis(this.cmd), quitRedis(this.sub)]);
   }
 }

@@ -1,5 +1,4 @@
 export * from './types.ts';
 export { MemoryRegistryStore } from './memory-store.ts';
 export { RedisRegistryStore, type RedisRegistryStoreOptions } from './redis-store.ts';
-export { controlConnection, execPipeline } from './redis-connection.ts';
 export { LuaScript } from './lua-script.ts';

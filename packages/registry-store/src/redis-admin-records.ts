@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { registryKeys as keys } from '@framecast/protocol';
 import { scripts } from './lua-script.ts';
-import { execPipeline } from './redis-connection.ts';
+import { execPipeline } from '@framecast/redis';
 import { DELIVERY_LOG_LENGTH, type AgentKeyRecord, type DeliveryRecord, type WebhookRecord } from './types.ts';
 
 /** Records only operators write: agent keys, webhooks and their delivery logs. */

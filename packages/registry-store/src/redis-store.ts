@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { cameraMember, registryKeys as keys, type CameraReport } from '@framecast/protocol';
 import { scripts } from './lua-script.ts';
-import { controlConnection, execPipeline } from './redis-connection.ts';
+import { connectRedis, execPipeline, quitRedis } from '@framecast/redis';
 import { RedisAdminRecords } from './redis-admin-records.ts';
 import {
   EVENTS_MAX_LENGTH,
@@ -41,7 +41,7 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly opts: RedisRegistryStoreOptions) {
-    super(controlConnection(opts.url, opts.connectionName));
+    super(connectRedis(opts.url, opts.connectionName));
     // ioredis emits 'error' for every failed reconnect; callers watch `connection` state events.
     this.redis.on('error', () => {});
   }
@@ -217,15 +217,7 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
   }
 
   async close(): Promise<void> {
-    const quit = async (c: Redis | null) => {
-      if (!c) return;
-      try {
-        await c.quit();
-      } catch {
-        c.disconnect();
-      }
-    };
-    await Promise.all([quit(this.redis), quit(this.sub)]);
+    await Promise.all([quitRedis(this.redis), quitRedis(this.sub)]);
   }
 }
 

@@ -2,7 +2,8 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@framecast/logging';
 import { BULLMQ_PREFIX, SWEEP_QUEUE, WEBHOOK_QUEUE } from '@framecast/protocol';
-import { controlConnection, type Liveness, type RegistryStore, type SweepResult } from '@framecast/registry-store';
+import { connectRedis } from '@framecast/redis';
+import { type Liveness, type RegistryStore, type SweepResult } from '@framecast/registry-store';
 import type { RegistryConfig } from './config.ts';
 import type { RegistryMetrics } from './metrics.ts';
 import { startDeliveryWorker, type DeliveryJob } from './webhooks/delivery.ts';
@@ -72,7 +73,7 @@ export async function startRedisBackground(opts: BackgroundOptions & { redisUrl:
     timeoutMs: config.FRAMECAST_WEBHOOK_TIMEOUT_MS,
   });
   // One loop uses it, one command at a time: a queued command while connecting is harmless.
-  const blocking: Redis = controlConnection(redisUrl, `framecast-registry:${id}:events`, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+  const blocking: Redis = connectRedis(redisUrl, `framecast-registry:${id}:events`, { maxRetriesPerRequest: null, enableOfflineQueue: true });
   blocking.on('error', () => {});
   const dispatcher = new EventDispatcher({
     redis: blocking,
