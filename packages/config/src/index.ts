@@ -41,12 +41,9 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.
     throw new ConfigError(variable, got === undefined ? problem : `${problem} (got ${JSON.stringify(got)})`);
   }
   const known = new Set(Object.keys(schema.shape));
-  const unknown = Object.keys(env).filter((k) => k.startsWith('FRAMECAST_') && !known.has(k) && !ALWAYS_KNOWN.has(k));
+  const unknown = Object.keys(env).filter((k) => k.startsWith('FRAMECAST_') && !known.has(k));
   return { config: Object.freeze(result.data) as Readonly<z.infer<S>>, unknown };
 }
-
-/** Variables read outside service schemas (by scripts, tests or the embedded runner). */
-const ALWAYS_KNOWN = new Set<string>(['FRAMECAST_EMBEDDED']);
 
 const intText = (min: number, max: number) =>
   z
