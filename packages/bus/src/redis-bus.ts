@@ -9,6 +9,13 @@ export interface RedisFrameBusOptions {
   connectionName: string;
   /** Longest pause between reconnect attempts; short so streams resume quickly. */
   maxReconnectDelayMs?: number;
+  /**
+   * ioredis's ready check (an INFO after connecting, waiting while Redis loads its data). Default
+   * true. The capture agent turns it off: its ACL user may not run INFO (it would leak the whole
+   * server's state), and a publish during loading fails with LOADING, which reconnects, like any
+   * failed publish (the newest frame is kept).
+   */
+  readyCheck?: boolean;
 }
 
 /**
@@ -30,7 +37,7 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     super();
     // The command connection fails fast while Redis is away: a frame that cannot go now is
     // replaced by the next one, so queueing commands would only grow memory and deliver stale video.
-    this.cmd = this.connect('', {});
+    this.cmd = this.connect('', { enableReadyCheck: opts.readyCheck ?? true });
   }
 
   private connect(suffix: string, overrides: RedisOptions): Redis {

@@ -96,3 +96,39 @@ export function configOrExit<T>(service: string, load: () => T): T {
     throw err;
   }
 }
+
+/**
+ * HTTP server timeouts, the same variables for every service with an HTTP server (gateway,
+ * registry), so a client that opens connections and sends its request slowly, or never finishes
+ * the headers (slowloris), cannot hold a connection for minutes.
+ */
+export const httpTimeoutEnvFields = {
+  /** Time a client has to send a request's complete headers; then the connection is closed (408). */
+  FRAMECAST_HTTP_HEADERS_TIMEOUT_MS: intText(500, 600_000).default(10_000),
+  /** Time a client has to send a whole request, body included. An upgraded websocket is no longer a request. */
+  FRAMECAST_HTTP_REQUEST_TIMEOUT_MS: intText(500, 3_600_000).default(30_000),
+  /** An idle keep-alive connection is closed after this; above the 60 s idle timeout common in load balancers. */
+  FRAMECAST_HTTP_KEEPALIVE_TIMEOUT_MS: intText(1_000, 600_000).default(72_000),
+};
+
+export interface HttpTimeoutConfig {
+  FRAMECAST_HTTP_HEADERS_TIMEOUT_MS: number;
+  FRAMECAST_HTTP_REQUEST_TIMEOUT_MS: number;
+  FRAMECAST_HTTP_KEEPALIVE_TIMEOUT_MS: number;
+}
+
+/**
+ * The `fastify()` options that apply the timeouts. Node checks for expired requests only every
+ * `connectionsCheckingInterval` (30 s by default, which would let a slow client outstay the
+ * headers timeout by up to 30 s); here it is a quarter of the headers timeout, 100 ms – 1 s.
+ * The headers timeout is capped by the request timeout (node requires headers ≤ request).
+ */
+export function httpServerOptions(c: HttpTimeoutConfig) {
+  const requestTimeout = c.FRAMECAST_HTTP_REQUEST_TIMEOUT_MS;
+  const headersTimeout = Math.min(c.FRAMECAST_HTTP_HEADERS_TIMEOUT_MS, requestTimeout);
+  return {
+    requestTimeout,
+    keepAliveTimeout: c.FRAMECAST_HTTP_KEEPALIVE_TIMEOUT_MS,
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(headersTimeout / 4))) },
+  };
+}

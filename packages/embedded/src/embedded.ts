@@ -33,6 +33,8 @@ export interface EmbeddedConfig {
  */
 export function loadEmbeddedConfig(env: Env = process.env): EmbeddedConfig {
   const merged: Env = { FRAMECAST_ROOM: 'demo', FRAMECAST_SOURCE: 'testsrc', FRAMECAST_AUTH: 'off', ...env };
+  // Auth off opens every room anyway; the camera's room is then listed as what it is, public.
+  if (merged.FRAMECAST_AUTH === 'off') merged.FRAMECAST_CAMERA_ROOM_VISIBILITY ??= 'public';
   const gw = loadConfig(embeddedGatewayEnvSchema, merged);
   requireWhenAuthOn(gw.config, 'FRAMECAST_TOKEN_SECRET', gw.config.FRAMECAST_TOKEN_SECRET);
   const agent = loadAgentConfig(merged, { requireRedisUrl: false });
@@ -64,7 +66,7 @@ export async function startEmbedded(cfg: EmbeddedConfig): Promise<Embedded> {
     config: cfg.gateway,
     bus: gatewayBus,
     logger: logger.child({ component: 'gateway' }),
-    control: { privateRooms: registry.store, presence: registry.store },
+    control: { publicRooms: registry.store, presence: registry.store },
   });
   await gateway.app.register(registry.api, { prefix: '/api' });
   const { port } = await gateway.listen();

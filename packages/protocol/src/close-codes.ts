@@ -16,13 +16,13 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** The gateway is restarting or shutting down; reconnect at once, to any replica. */
   ServiceRestart: 1012,
-  /** The gateway is overloaded; reconnect after a backoff. */
+  /** The gateway cannot take the viewer now (at capacity, or not ready); reconnect after a backoff. */
   TryAgainLater: 1013,
   /** The room name in the URL breaks the room-name rule. Permanent. */
   InvalidRoom: 4400,
-  /** A token is needed and was missing or invalid. Permanent until the client has a token. */
+  /** A token is needed and was missing, invalid or expired. Permanent until the client has a token. */
   Unauthorized: 4401,
-  /** The token is valid but does not grant this room. Permanent. */
+  /** The token is valid but does not grant this room, or the page's origin is not allowed. Permanent. */
   Forbidden: 4403,
   /** The viewer stopped reading: its socket stayed full past the stall timeout. Transient. */
   Stalled: 4508,
@@ -31,16 +31,48 @@ export const CloseCode = {
 export type CloseCodeName = keyof typeof CloseCode;
 export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];
 
+export interface CloseSpec {
+  code: CloseCodeValue;
+  /** The close frame's reason text (≤ 123 bytes, so it fits a close frame). */
+  reason: string;
+  /** Whether a client should reconnect (with backoff) after this close. */
+  reconnect: boolean;
+}
+
+/**
+ * Every way the gateway refuses or closes a viewer, keyed by the `error` name of the control
+ * message that precedes the close. A close always goes through this table, so the code, the
+ * error name, the reason text and the reconnect advice can never disagree (a 1013 that says
+ * "overloaded" while the gateway is merely starting was the bug this table ends).
+ */
+export const CLOSES = {
+  invalid_room: { code: CloseCode.InvalidRoom, reason: 'invalid room name', reconnect: false },
+  unauthorized: { code: CloseCode.Unauthorized, reason: 'a valid viewer token is required', reconnect: false },
+  token_expired: { code: CloseCode.Unauthorized, reason: 'viewer token expired', reconnect: false },
+  room_private: { code: CloseCode.Unauthorized, reason: 'this room is private: a viewer token is required', reconnect: false },
+  forbidden: { code: CloseCode.Forbidden, reason: 'this token does not open this room', reconnect: false },
+  origin_forbidden: { code: CloseCode.Forbidden, reason: 'websocket connections from this origin are not allowed', reconnect: false },
+  message_too_big: { code: CloseCode.MessageTooBig, reason: 'message too big', reconnect: false },
+  stalled: { code: CloseCode.Stalled, reason: 'viewer stalled: not reading frames', reconnect: true },
+  shutting_down: { code: CloseCode.ServiceRestart, reason: 'gateway restarting, reconnect', reconnect: true },
+  overloaded: { code: CloseCode.TryAgainLater, reason: 'gateway at its viewer limit, try again later', reconnect: true },
+  not_ready: { code: CloseCode.TryAgainLater, reason: 'room access cannot be checked yet, try again', reconnect: true },
+} as const satisfies Record<string, CloseSpec>;
+
+/** The `error` field of an error control message: which row of CLOSES applies. */
+export type ErrorName = keyof typeof CLOSES;
+
+/** The reason text that goes with each code when no row is more specific (library-initiated closes). */
 export const CLOSE_REASONS: Record<CloseCodeValue, string> = {
   [CloseCode.Normal]: 'normal closure',
   [CloseCode.GoingAway]: 'gateway going away',
-  [CloseCode.MessageTooBig]: 'message too big',
-  [CloseCode.ServiceRestart]: 'gateway restarting, reconnect',
-  [CloseCode.TryAgainLater]: 'gateway overloaded, try again later',
-  [CloseCode.InvalidRoom]: 'invalid room name',
+  [CloseCode.MessageTooBig]: CLOSES.message_too_big.reason,
+  [CloseCode.ServiceRestart]: CLOSES.shutting_down.reason,
+  [CloseCode.TryAgainLater]: 'try again later',
+  [CloseCode.InvalidRoom]: CLOSES.invalid_room.reason,
   [CloseCode.Unauthorized]: 'unauthorized',
-  [CloseCode.Forbidden]: 'forbidden for this room',
-  [CloseCode.Stalled]: 'viewer stalled: not reading frames',
+  [CloseCode.Forbidden]: 'forbidden',
+  [CloseCode.Stalled]: CLOSES.stalled.reason,
 };
 
 /** Whether a client seeing this close code should reconnect (with backoff). */

@@ -1,4 +1,4 @@
-import { CloseCode, type CloseCodeValue } from './close-codes.ts';
+import { CLOSES, CloseCode, type CloseCodeValue, type ErrorName } from './close-codes.ts';
 import { ENVELOPE_VERSION } from './envelope.ts';
 
 /**
@@ -30,8 +30,6 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type ErrorName = 'invalid_room' | 'unauthorized' | 'forbidden' | 'stalled' | 'shutting_down';
-
 export type ControlMessage = HelloMessage | ErrorMessage;
 
 export function helloMessage(fields: Omit<HelloMessage, 'type' | 'v'>): string {
@@ -39,8 +37,9 @@ export function helloMessage(fields: Omit<HelloMessage, 'type' | 'v'>): string {
   return JSON.stringify(msg);
 }
 
-export function errorMessage(code: CloseCodeValue, error: ErrorName, message: string): string {
-  const msg: ErrorMessage = { type: 'error', v: ENVELOPE_VERSION, code, error, message };
+/** The error message sent right before a close; `message` adds detail to the row's reason. */
+export function errorMessage(error: ErrorName, message: string = CLOSES[error].reason): string {
+  const msg: ErrorMessage = { type: 'error', v: ENVELOPE_VERSION, code: CLOSES[error].code, error, message };
   return JSON.stringify(msg);
 }
 
@@ -59,3 +58,11 @@ export function parseControlMessage(text: string): ControlMessage | null {
 }
 
 export { CloseCode };
+
+/** The subprotocol a browser viewer offers; the gateway selects it. */
+export const VIEWER_SUBPROTOCOL = 'framecast.v1';
+/**
+ * A viewer token offered as a second subprotocol, `framecast.token.<jwt>`, so it travels in the
+ * `Sec-WebSocket-Protocol` header instead of the URL (JWTs use only token characters).
+ */
+export const TOKEN_SUBPROTOCOL_PREFIX = 'framecast.token.';

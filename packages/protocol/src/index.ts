@@ -6,9 +6,10 @@ export {
   helloMessage,
   errorMessage,
   parseControlMessage,
+  VIEWER_SUBPROTOCOL,
+  TOKEN_SUBPROTOCOL_PREFIX,
   type HelloMessage,
   type ErrorMessage,
-  type ErrorName,
   type ControlMessage,
 } from './control.ts';
 export * from './registry-keys.ts';

@@ -2,9 +2,10 @@ import { assertRoomName } from './rooms.ts';
 
 /**
  * Every Redis key and channel of the control path (registry, gateway presence, BullMQ) comes from
- * here, as templates with `<room>`, `<gateway>`, `<agent>` and `<id>` slots. The TypeScript helpers
- * below fill them; the registry's Lua scripts receive the same templates (spliced into the script
- * source when it is loaded), so a key name is written down exactly once.
+ * here, as templates with `<room>`, `<gateway>`, `<agent>`, `<id>`, `<kind>` and `<address>`
+ * slots. The TypeScript helpers below fill them; the registry's Lua scripts receive the same
+ * templates (spliced into the script source when it is loaded), so a key name is written down
+ * exactly once.
  *
  * All keys share the hash tag `{framecast}`: in a Redis Cluster they live in one slot, so a Lua
  * script may touch any of them atomically. The control path's data is small (records, counters,
@@ -17,9 +18,12 @@ export const REGISTRY_KEY_TEMPLATES = {
   room: '{framecast}:room:<room>',
   /** sorted set: room name -> createdAt (the room list) */
   rooms: '{framecast}:rooms',
-  /** set: names of private rooms (gateways cache it) */
-  privateRooms: '{framecast}:rooms:private',
-  /** pub/sub channel: "a room's visibility changed", so gateways reload privateRooms at once */
+  /**
+   * set: names of the rooms whose record says public (gateways cache it). Privacy is the absence
+   * from this set, so a room whose key is lost (deleted, FLUSHALL, an empty replica) is private.
+   */
+  publicRooms: '{framecast}:rooms:public',
+  /** pub/sub channel: "a room's visibility changed", so gateways reload publicRooms at once */
   roomsChanged: '{framecast}:rooms:changed',
   /** string: exists while the room is live; SET NX / DEL make each transition happen once */
   roomLive: '{framecast}:room:<room>:live',
@@ -49,6 +53,8 @@ export const REGISTRY_KEY_TEMPLATES = {
   agentKeys: '{framecast}:agent-keys',
   /** hash: SHA-256 of an agent key -> its id */
   agentKeysByHash: '{framecast}:agent-keys:by-hash',
+  /** string: failed admin/agent key checks from one client address in the current window (expires with it) */
+  authFailures: '{framecast}:auth-failures:<kind>:<address>',
 } as const;
 
 export type RegistryKeyName = keyof typeof REGISTRY_KEY_TEMPLATES;
@@ -81,7 +87,7 @@ const T = REGISTRY_KEY_TEMPLATES;
 export const registryKeys = {
   room: (room: string) => T.room.replace('<room>', assertRoomName(room)),
   rooms: () => T.rooms,
-  privateRooms: () => T.privateRooms,
+  publicRooms: () => T.publicRooms,
   roomsChanged: () => T.roomsChanged,
   roomLive: (room: string) => T.roomLive.replace('<room>', assertRoomName(room)),
   roomCameras: (room: string) => T.roomCameras.replace('<room>', assertRoomName(room)),
@@ -97,7 +103,18 @@ export const registryKeys = {
   webhookDeliveries: (id: string) => T.webhookDeliveries.replace('<id>', nodeId(id)),
   agentKeys: () => T.agentKeys,
   agentKeysByHash: () => T.agentKeysByHash,
+  authFailures: (kind: string, address: string) => T.authFailures.replace('<kind>', authKind(kind)).replace('<address>', clientAddress(address)),
 } satisfies Record<RegistryKeyName, (...args: string[]) => string>;
+
+function authKind(kind: string): string {
+  if (kind !== 'admin' && kind !== 'agent') throw new Error(`invalid auth kind ${JSON.stringify(String(kind).slice(0, 20))}: admin or agent`);
+  return kind;
+}
+
+/** A client address as a key part: IPv4/IPv6 characters kept, anything else replaced, at most 64. */
+function clientAddress(address: string): string {
+  return (address.replace(/[^0-9A-Za-z.:%_-]/g, '_') || '_').slice(0, 64);
+}
 
 /** Member of the `cameras` sorted set: room and agent, split at the one `/` neither can contain. */
 export function cameraMember(room: string, agent: string): string {

@@ -16,6 +16,7 @@ import {
   type RoomStatus,
   type SweepResult,
   type ViewerPresence,
+  type Visibility,
   type WebhookRecord,
 } from './types.ts';
 
@@ -94,14 +95,15 @@ export class MemoryRegistryStore implements RegistryStore {
     return out;
   }
 
-  async heartbeat(agentId: string, cameras: CameraReport[], now: number): Promise<string[]> {
+  async heartbeat(agentId: string, cameras: CameraReport[], now: number, newRoomVisibility: Visibility = 'private'): Promise<string[]> {
     const online: string[] = [];
     for (const { room, ...report } of cameras) {
       let byAgent = this.cameras.get(room);
       if (!byAgent) this.cameras.set(room, (byAgent = new Map()));
       byAgent.set(agentId, { ...report, agentId, reportedAt: now });
       if (!this.rooms.has(room)) {
-        this.rooms.set(room, { name: room, title: room, description: '', visibility: 'public', createdAt: now, updatedAt: now });
+        this.rooms.set(room, { name: room, title: room, description: '', visibility: newRoomVisibility, createdAt: now, updatedAt: now });
+        if (newRoomVisibility === 'public') this.changed();
       }
       if (!this.live.has(room)) {
         this.live.add(room);
@@ -169,8 +171,8 @@ export class MemoryRegistryStore implements RegistryStore {
     return result;
   }
 
-  async privateRooms(): Promise<Set<string>> {
-    return new Set([...this.rooms.values()].filter((r) => r.visibility === 'private').map((r) => r.name));
+  async publicRooms(): Promise<Set<string>> {
+    return new Set([...this.rooms.values()].filter((r) => r.visibility === 'public').map((r) => r.name));
   }
 
   onRoomsChanged(listener: () => void): () => void {

@@ -17,6 +17,7 @@ import {
   type RoomStatus,
   type SweepResult,
   type ViewerPresence,
+  type Visibility,
 } from './types.ts';
 
 /** Most stale cameras or gateways one sweep call expires; the next sweep takes the rest. */
@@ -114,13 +115,13 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
     return out;
   }
 
-  async heartbeat(agentId: string, cameras: CameraReport[], now: number): Promise<string[]> {
+  async heartbeat(agentId: string, cameras: CameraReport[], now: number, newRoomVisibility: Visibility = 'private'): Promise<string[]> {
     const args = cameras.map(({ room, ...report }): [string, string] => {
       cameraMember(room, agentId); // validates both halves of the member
       const status: CameraStatus = { ...report, agentId, reportedAt: now };
       return [room, JSON.stringify(status)];
     });
-    const online = await scripts.heartbeat.run(this.redis, [keys.cameras()], [agentId, now, JSON.stringify(args), EVENTS_MAX_LENGTH]);
+    const online = await scripts.heartbeat.run(this.redis, [keys.cameras()], [agentId, now, JSON.stringify(args), EVENTS_MAX_LENGTH, newRoomVisibility]);
     return online as string[];
   }
 
@@ -191,8 +192,8 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
     return { camerasExpired: cams, roomsOffline: offline, gatewaysExpired: gone, viewersExpired: viewers };
   }
 
-  async privateRooms(): Promise<Set<string>> {
-    return new Set(await this.redis.smembers(keys.privateRooms()));
+  async publicRooms(): Promise<Set<string>> {
+    return new Set(await this.redis.smembers(keys.publicRooms()));
   }
 
   onRoomsChanged(listener: () => void): () => void {

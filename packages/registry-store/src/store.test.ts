@@ -47,25 +47,39 @@ describe.each(stores)('%s registry store', (kind, make) => {
     return () => store.close();
   });
 
-  it('creates once, updates, lists and deletes rooms, keeping the private set in step', async () => {
+  it('creates once, updates, lists and deletes rooms, keeping the public set in step', async () => {
     expect(await store.createRoom(room('a', 'private'))).toBe(true);
     expect(await store.createRoom(room('a'))).toBe(false);
     expect(await store.createRoom(room('b'))).toBe(true);
-    expect([...(await store.privateRooms())]).toEqual(['a']);
+    expect([...(await store.publicRooms())]).toEqual(['b']);
     const updated = await store.updateRoom('a', { visibility: 'public', title: 'A' }, 5);
     expect(updated).toMatchObject({ name: 'a', title: 'A', visibility: 'public', updatedAt: 5, createdAt: 1 });
-    expect(await store.privateRooms()).toEqual(new Set());
+    expect(await store.publicRooms()).toEqual(new Set(['a', 'b']));
     expect(await store.updateRoom('nope', { title: 'x' }, 5)).toBeNull();
     expect((await store.listRooms()).map((r) => r.name)).toEqual(['a', 'b']);
     expect(await store.deleteRoom('a')).toBe(true);
     expect(await store.deleteRoom('a')).toBe(false);
     expect(await store.getRoom('a')).toBeNull();
+    // A deleted room is not public any more, whatever still publishes it.
+    expect(await store.publicRooms()).toEqual(new Set(['b']));
+  });
+
+  it('makes heartbeat-created rooms private unless told otherwise, and never changes an existing record', async () => {
+    await store.heartbeat('agent1', [camera('quiet')], 1000);
+    expect(await store.getRoom('quiet')).toMatchObject({ visibility: 'private', title: 'quiet' });
+    await store.heartbeat('agent1', [camera('open')], 1000, 'public');
+    expect(await store.getRoom('open')).toMatchObject({ visibility: 'public' });
+    expect(await store.publicRooms()).toEqual(new Set(['open']));
+    await store.updateRoom('open', { visibility: 'private' }, 2000);
+    await store.heartbeat('agent1', [camera('open')], 3000, 'public');
+    expect(await store.getRoom('open')).toMatchObject({ visibility: 'private' });
+    expect(await store.publicRooms()).toEqual(new Set());
   });
 
   it('goes online once per transition and offline when the last camera expires', async () => {
     expect(await store.heartbeat('agent1', [camera('cam')], 1000)).toEqual(['cam']);
     expect(await store.heartbeat('agent2', [camera('cam')], 1500)).toEqual([]);
-    expect(await store.getRoom('cam')).toMatchObject({ visibility: 'public', title: 'cam' });
+    expect(await store.getRoom('cam')).toMatchObject({ visibility: 'private', title: 'cam' });
     let status = (await store.roomStatus(['cam'], 2000, liveness)).get('cam')!;
     expect(status.live).toBe(true);
     expect(status.cameras.map((c) => c.agentId)).toEqual(['agent1', 'agent2']);

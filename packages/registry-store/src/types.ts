@@ -128,14 +128,18 @@ export interface PresenceWriter {
   reportPresence(gateway: string, report: PresenceReport, now: number): Promise<PresenceResult>;
 }
 
-/** What a gateway reads: which rooms need a token, and a signal when that may have changed. */
-export interface PrivateRoomSource {
-  privateRooms(): Promise<Set<string>>;
+/**
+ * What a gateway reads: which rooms are open without a token, and a signal when that may have
+ * changed. Deny by default: a room is public only while it is in this set, so whatever loses the
+ * set (a deleted record, Redis losing its data) makes rooms private, never public.
+ */
+export interface PublicRoomSource {
+  publicRooms(): Promise<Set<string>>;
   /** Calls `listener` when a room's visibility may have changed (or after a reconnect). Returns an unsubscribe. */
   onRoomsChanged(listener: () => void): () => void;
 }
 
-export interface RegistryStore extends PresenceWriter, PrivateRoomSource {
+export interface RegistryStore extends PresenceWriter, PublicRoomSource {
   readonly kind: 'redis' | 'memory';
   /** false when a room of that name exists already. */
   createRoom(room: RoomRecord): Promise<boolean>;
@@ -144,8 +148,11 @@ export interface RegistryStore extends PresenceWriter, PrivateRoomSource {
   deleteRoom(name: string): Promise<boolean>;
   listRooms(): Promise<RoomRecord[]>;
   roomStatus(rooms: string[], now: number, liveness: Liveness): Promise<Map<string, RoomStatus>>;
-  /** Records an agent's cameras; a room without a record gets a public one. Returns rooms that went live. */
-  heartbeat(agentId: string, cameras: CameraReport[], now: number): Promise<string[]>;
+  /**
+   * Records an agent's cameras. A room without a record gets one with `newRoomVisibility`
+   * (private unless the operator chose otherwise). Returns rooms that went live.
+   */
+  heartbeat(agentId: string, cameras: CameraReport[], now: number, newRoomVisibility?: Visibility): Promise<string[]>;
   presence(room: string, now: number, liveness: Liveness): Promise<ViewerPresence[]>;
   history(room: string, since: number): Promise<HistoryEntry[]>;
   /** Expires cameras and gateways; every transition happens in exactly one sweep, whoever runs it. */

@@ -24,9 +24,9 @@ export class TestViewer {
 
   constructor(
     readonly url: string,
-    opts: { keepBytes?: boolean; hash?: boolean } = {},
+    opts: { keepBytes?: boolean; hash?: boolean; protocols?: string[]; headers?: Record<string, string> } = {},
   ) {
-    this.ws = new WebSocket(url, { perMessageDeflate: false });
+    this.ws = new WebSocket(url, opts.protocols ?? [], { perMessageDeflate: false, headers: opts.headers });
     this.ws.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
@@ -59,6 +59,11 @@ export class TestViewer {
         sha1: hash ? createHash('sha1').update(buf).digest('hex') : '',
       });
     });
+  }
+
+  /** The subprotocol the server selected ('' for none). */
+  get protocol(): string {
+    return this.ws.protocol;
   }
 
   /** Stops reading from the socket (TCP backpressure builds up on the server). */

@@ -46,7 +46,8 @@ async function run(config: AgentConfig): Promise<void> {
   if (unknown.length > 0) logger.warn({ variables: unknown }, 'unknown FRAMECAST_* environment variables ignored');
 
   // The schema requires REDIS_URL for the CLI, so it is set here.
-  const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: NAME });
+  // No INFO ready check: the agent's Redis user (the registry's ACL line) may only publish its rooms.
+  const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: NAME, readyCheck: false });
   // ioredis reports each failed reconnect attempt; the publishers log the down/up transitions.
   bus.on('connectionError', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
   const agent = await startCaptureAgent({ config, bus, logger });

@@ -88,11 +88,53 @@ function setState(state, text) {
   $('state').textContent = text ?? state;
 }
 
+// The viewer token lives in the URL fragment (`#token=…`), which browsers never send to servers,
+// and goes to the gateway in the Sec-WebSocket-Protocol header, never in a URL: so it stays out
+// of access logs, proxies and the history of every page but this one. A `?token=` in the page URL
+// (old links) was sent with the page request already; it is moved to the fragment at once.
+const TOKEN_PROTOCOL = 'framecast.token.';
+let token = new URLSearchParams(location.hash.slice(1)).get('token') || params.get('token') || '';
+if (params.has('token')) {
+  params.delete('token');
+  const query = params.toString();
+  history.replaceState(null, '', `${location.pathname}${query ? `?${query}` : ''}#token=${encodeURIComponent(token)}`);
+}
+window.addEventListener('hashchange', () => {
+  const next = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+  if (next && next !== token) {
+    token = next;
+    reconnectNow();
+  }
+});
+
+$('token-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  token = $('token-input').value.trim();
+  $('token-input').value = '';
+  $('token-form').hidden = true;
+  // Keep it in the fragment so a reload keeps watching; never in the query.
+  history.replaceState(null, '', `${location.pathname}${location.search}#token=${encodeURIComponent(token)}`);
+  reconnectNow();
+});
+
+let socket = null;
+function reconnectNow() {
+  if (socket) {
+    socket.onclose = null;
+    socket.close();
+  }
+  backoff = 250;
+  connect();
+}
+
 function connect() {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const ws = new WebSocket(`${scheme}://${location.host}/ws/video/${encodeURIComponent(room)}${location.search}`);
+  const protocols = ['framecast.v1'];
+  if (token) protocols.push(TOKEN_PROTOCOL + token);
+  const ws = new WebSocket(`${scheme}://${location.host}/ws/video/${encodeURIComponent(room)}`, protocols);
+  socket = ws;
   ws.binaryType = 'arraybuffer';
-  let lastError = '';
+  let lastError = null;
   ws.onmessage = (e) => {
     if (typeof e.data !== 'string') {
       backoff = 250;
@@ -101,11 +143,17 @@ function connect() {
     }
     const msg = JSON.parse(e.data);
     if (msg.type === 'hello') $('gateway').textContent = msg.server.id;
-    if (msg.type === 'error') lastError = msg.message;
+    if (msg.type === 'error') lastError = msg;
   };
   ws.onopen = () => setState('open', 'waiting for frames');
   ws.onclose = (e) => {
-    if (!shouldReconnect(e.code)) return setState('error', `closed: ${lastError || e.reason || e.code}`);
+    if (e.code === 4401) {
+      // A private room, or a token that ran out: ask for one instead of giving up silently.
+      $('token-form').hidden = false;
+      $('token-why').textContent = lastError?.message || e.reason || 'a viewer token is required';
+      return setState('error', lastError?.error === 'token_expired' ? 'token expired' : 'private room');
+    }
+    if (!shouldReconnect(e.code)) return setState('error', `closed: ${lastError?.message || e.reason || e.code}`);
     setState('closed', `reconnecting (${e.code}${e.reason ? ` ${e.reason}` : ''})`);
     setTimeout(connect, e.code === 1012 ? 0 : backoff);
     backoff = Math.min(backoff * 2, 5000);
@@ -125,7 +173,8 @@ async function listRooms() {
     nav.replaceChildren(
       ...rooms.map((r) => {
         const a = document.createElement('a');
-        a.href = `/rooms/${encodeURIComponent(r.name)}`;
+        // The fragment (and the token in it, for tokens that open several rooms) goes along.
+        a.href = `/rooms/${encodeURIComponent(r.name)}${location.hash}`;
         a.className = r.live ? 'live' : 'off';
         a.dataset.room = r.name;
         a.textContent = `${r.title} · ${r.viewers.total} watching`;

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
-import { envField, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
+import { envField, httpTimeoutEnvFields, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
 import { ENVELOPE_MAX_BYTES, isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
 import { authEnvFields, requireWhenAuthOn } from '@framecast/viewer-tokens';
+import { allowedOriginsField } from './auth/origins.ts';
 
 const common = {
   HOST: envField.host('0.0.0.0'),
@@ -29,8 +30,12 @@ const common = {
   FRAMECAST_PRESENCE_FLUSH_MS: envField.ms(50, 60_000, 1_000),
   /** With no joins or leaves, an empty report still goes out this often (keep it well under the registry's FRAMECAST_GATEWAY_TIMEOUT_MS). */
   FRAMECAST_PRESENCE_HEARTBEAT_MS: envField.ms(100, 600_000, 5_000),
-  /** The private-room set is reloaded this often even without a change notice (notices can be lost). */
+  /** The public-room set is reloaded this often even without a change notice (notices can be lost, FLUSHALL sends none). */
   FRAMECAST_ROOMS_REFRESH_MS: envField.ms(100, 600_000, 10_000),
+  /** Page origins allowed to open viewer websockets (comma-separated); unset: any. Same-origin pages always may. */
+  FRAMECAST_ALLOWED_ORIGINS: allowedOriginsField,
+  /** Headers, request and keep-alive timeouts of the HTTP server (slow clients are cut). */
+  ...httpTimeoutEnvFields,
 };
 
 /** The standalone gateway: Redis is required, it has no other source of frames. */

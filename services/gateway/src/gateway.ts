@@ -1,7 +1,7 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FrameBus } from '@framecast/bus';
+import { httpServerOptions } from '@framecast/config';
 import type { Logger } from '@framecast/logging';
-import { CloseCode } from '@framecast/protocol';
 import type { GatewayConfig } from './config.ts';
 import { startControlPlane, type GatewayControl } from './control-plane.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -56,9 +56,12 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     // Per-request lines would be noise next to probes and scrapes; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
+    // Slow or unfinished requests are cut (slowloris); an upgraded viewer websocket is no longer a
+    // request, so the request timeout does not end it. See FRAMECAST_HTTP_*_TIMEOUT_MS.
+    ...httpServerOptions(config),
   });
-  registerOpsRoutes(app, hub);
-  const wss = registerViewerUpgrades(app, hub, controlPlane.auth);
+  registerOpsRoutes(app, hub, controlPlane.auth);
+  const wss = registerViewerUpgrades(app, hub, controlPlane);
   registerViewerPage(app);
 
   let shuttingDown: Promise<void> | null = null;
@@ -78,7 +81,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
         hub.draining = true;
         // Stop accepting first; established viewers are closed below.
         app.server.close();
-        await hub.closeAll(CloseCode.ServiceRestart, deadline);
+        await hub.closeAll('shutting_down', deadline);
         // The leaves of the viewers just closed go out in one last presence report.
         await controlPlane.close();
         await Promise.allSettled([bus.close(), app.close(), new Promise((r) => wss.close(r))]);

@@ -14,7 +14,7 @@ const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: `frameca
 bus.on('connectionError', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
 // Room privacy and presence live in the registry's Redis keys; the gateway reads and writes them directly.
 const control = new RedisRegistryStore({ url: config.REDIS_URL!, connectionName: `framecast-gateway:${config.FRAMECAST_GATEWAY_ID}:control` });
-const gateway = await buildGateway({ config, bus, logger, control: { privateRooms: control, presence: control } });
+const gateway = await buildGateway({ config, bus, logger, control: { publicRooms: control, presence: control } });
 const { port } = await gateway.listen();
 logger.info({ port, host: config.HOST, id: config.FRAMECAST_GATEWAY_ID }, 'gateway listening');
 

@@ -1,6 +1,6 @@
 import type { FrameBus } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
-import { CLOSE_REASONS, CloseCode, errorMessage, type CloseCodeValue, type ErrorName } from '@framecast/protocol';
+import { CLOSES, errorMessage, type ErrorName } from '@framecast/protocol';
 import type { WebSocket } from 'ws';
 import type { GatewayConfig } from './config.ts';
 import { RoomSubscriptions } from './fanout/room-subscriptions.ts';
@@ -36,7 +36,7 @@ export class ViewerHub {
       maxBufferedBytes: config.FRAMECAST_MAX_BUFFERED_BYTES,
       stallTimeoutMs: config.FRAMECAST_STALL_TIMEOUT_MS,
       firstFrameMaxAgeMs: config.FRAMECAST_FIRST_FRAME_MAX_AGE_MS,
-      onStalled: (v) => this.close(v, CloseCode.Stalled),
+      onStalled: (v) => this.close(v, 'stalled'),
     });
     metrics.sampleBuffered = () => {
       let total = 0;
@@ -67,31 +67,31 @@ export class ViewerHub {
     this.logger.debug({ viewer: viewer.id, room: viewer.room, sent: viewer.framesSent, skipped: viewer.framesSkipped }, 'viewer left');
   }
 
-  /** Closes a viewer with a protocol close code; frames stop at once, the socket goes soon after. */
-  close(viewer: Viewer, code: CloseCodeValue, explain?: { error: ErrorName; message: string }): void {
+  /**
+   * Closes a viewer with a row of the protocol's close table: the error message, then the close
+   * frame with the row's code and reason. Frames stop at once, the socket goes soon after.
+   */
+  close(viewer: Viewer, error: ErrorName, message?: string): void {
     if (viewer.closing) return;
     viewer.closing = true;
+    const { code, reason } = CLOSES[error];
     this.metrics.viewersClosed.inc({ code: String(code) });
-    if (code === CloseCode.Stalled) {
-      this.logger.info({ viewer: viewer.id, room: viewer.room, skipped: viewer.framesSkipped }, 'closing stalled viewer');
-      viewer.ws.send(errorMessage(code, 'stalled', CLOSE_REASONS[code]));
-    } else if (explain) {
-      viewer.ws.send(errorMessage(code, explain.error, explain.message));
-    }
-    viewer.ws.close(code, CLOSE_REASONS[code]);
+    if (error === 'stalled') this.logger.info({ viewer: viewer.id, room: viewer.room, skipped: viewer.framesSkipped }, 'closing stalled viewer');
+    viewer.ws.send(errorMessage(error, message));
+    viewer.ws.close(code, reason);
     // The close frame waits behind the bytes already buffered. A stalled viewer gets as long
     // again as it was stalled to read them and learn the code; the bytes held meanwhile are the
     // bounded ones already there. Anyone else gets the usual short handshake, not ws's 30 s.
-    const grace = code === CloseCode.Stalled ? this.config.FRAMECAST_STALL_TIMEOUT_MS : CLOSE_HANDSHAKE_MS;
+    const grace = error === 'stalled' ? this.config.FRAMECAST_STALL_TIMEOUT_MS : CLOSE_HANDSHAKE_MS;
     setTimeout(() => viewer.ws.terminate(), grace).unref();
     this.remove(viewer);
   }
 
   /** Shutdown: refuse new viewers, close every viewer with 1012 so it reconnects elsewhere, then wait for the sockets. */
-  async closeAll(code: CloseCodeValue, deadline: number): Promise<void> {
+  async closeAll(error: ErrorName, deadline: number): Promise<void> {
     this.draining = true;
     const sockets = [...this.viewers].map((v) => v.ws);
-    for (const v of [...this.viewers]) this.close(v, code);
+    for (const v of [...this.viewers]) this.close(v, error);
     await Promise.race([
       Promise.all(sockets.map((ws) => (ws.readyState === ws.CLOSED ? null : new Promise((r) => ws.once('close', r))))),
       new Promise((r) => setTimeout(r, Math.max(0, Math.min(deadline - Date.now(), CLOSE_HANDSHAKE_MS))).unref()),

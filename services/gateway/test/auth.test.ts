@@ -21,8 +21,8 @@ beforeAll(async () => {
     expect((await reg.api('POST', '/rooms', { name, visibility })).status).toBe(201);
   }
   gw = await startGateway(redis.url, { FRAMECAST_AUTH: 'on', FRAMECAST_TOKEN_SECRET: TOKEN_SECRET, FRAMECAST_ROOMS_REFRESH_MS: '60000' });
-  // Until the private set is loaded a tokenless viewer gets 1013 (try again); see viewer-auth.ts.
-  await gw.waitForLine(/private room list loaded/);
+  // Until the public set is loaded every room is private and /readyz is 503; see public-rooms.ts.
+  await gw.waitForLine(/public room list loaded/);
   pub = new TestPublisher(redis.url, 'vaulta');
   publishing = setInterval(() => void pub.frame(2000), 50);
 });
@@ -49,7 +49,7 @@ describe('gateway viewer auth (tokens verified locally)', () => {
   it('refuses a private room without a token: error message first, then 4401', async () => {
     const v = await refused(gw.wsUrl('vaulta'));
     expect(v.closeCode).toBe(CloseCode.Unauthorized);
-    expect(v.control[0]).toMatchObject({ type: 'error', code: CloseCode.Unauthorized, error: 'unauthorized' });
+    expect(v.control[0]).toMatchObject({ type: 'error', code: CloseCode.Unauthorized, error: 'room_private' });
     expect(v.frames).toHaveLength(0);
   });
 

@@ -75,7 +75,9 @@ describe('Redis outage', () => {
     expect(resumedMs).toBeLessThan(3000);
     for (const v of viewers) expect(v.closeCode).toBeNull();
     for (const gw of gateways) {
-      expect((await fetch(`http://127.0.0.1:${gw.port}/readyz`)).status).toBe(200);
+      // Frames arrive on the subscriber connection; readiness follows the command connection,
+      // which reconnects on its own schedule: wait for it rather than assume an order.
+      await waitFor(`gateway :${gw.port} ready again`, async () => (await fetch(`http://127.0.0.1:${gw.port}/readyz`)).status === 200, 5000);
       expect(await gw.metric('framecast_gateway_bus_reconnects_total')).toBeGreaterThan(0);
     }
     // Frames after the outage keep their order (the agent kept only its newest frame meanwhile).

@@ -13,7 +13,8 @@ const GATEWAY_TIMEOUT_MS = 1500;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  reg = await startRegistry(redis.url, { FRAMECAST_GATEWAY_TIMEOUT_MS: String(GATEWAY_TIMEOUT_MS), FRAMECAST_SWEEP_INTERVAL_MS: '300' });
+  // The webhook receiver listens on loopback, which webhooks may reach only when allow-listed.
+  reg = await startRegistry(redis.url, { FRAMECAST_GATEWAY_TIMEOUT_MS: String(GATEWAY_TIMEOUT_MS), FRAMECAST_SWEEP_INTERVAL_MS: '300', FRAMECAST_WEBHOOK_ALLOW_HOSTS: '127.0.0.1' });
   await reg.api('POST', '/rooms', { name: 'watch' });
 });
 afterAll(async () => {

@@ -46,10 +46,19 @@ export function registryApi(ctx: ApiContext): FastifyPluginAsync {
     app.addHook('onRoute', (route) => {
       route.bodyLimit ??= API_BODY_LIMIT;
     });
-    app.setErrorHandler((err: FastifyError, _req, reply) => {
-      const body = toApiError(err, ctx);
+    // Bodies are JSON and nothing else: fastify's own parsers (JSON for any charset, text/plain as a
+    // string) are dropped in this plugin only, so the host server (the gateway, embedded) keeps its.
+    // Any other type, or another charset, is a 415 before the body is read.
+    app.removeAllContentTypeParsers();
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+      if (!isAcceptedJsonType(req.headers['content-type'])) return done(unsupportedMediaType(req.headers['content-type']), undefined);
+      parseJson(req, body as string, done);
+    });
+    app.setErrorHandler((err: FastifyError, req, reply) => {
+      const body = toApiError(err, ctx, req.headers['content-type']);
       if (body.status >= 500 && body.code === 'internal') ctx.logger.error({ err }, 'request failed');
-      return reply.code(body.status).send(body.toJSON());
+      return reply.code(body.status).headers(body.headers).send(body.toJSON());
     });
     app.setNotFoundHandler((req, reply) => reply.code(404).send(new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON()));
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -63,14 +72,14 @@ export function registryApi(ctx: ApiContext): FastifyPluginAsync {
   };
 }
 
-function toApiError(err: FastifyError, ctx: ApiContext): ApiError {
+function toApiError(err: FastifyError, ctx: ApiContext, contentType: string | undefined): ApiError {
   if (err instanceof ApiError) return err;
   if (err.validation && err.validation.length > 0) return validationError(err.validationContext ?? 'body', err.validation[0] as ErrorObject);
   switch (err.statusCode) {
     case 413:
       return new ApiError('payload_too_large', `the body is over ${API_BODY_LIMIT} bytes`, 'body');
     case 415:
-      return new ApiError('unsupported_media_type', 'send the body as application/json', 'body');
+      return unsupportedMediaType(contentType);
     case 400:
       return new ApiError('invalid_json', `the body is not valid JSON: ${err.message}`, 'body');
   }
@@ -94,4 +103,26 @@ export function validationError(context: string, e: ErrorObject): ApiError {
   const field = path.length === 0 ? context : path.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
   const where = context === 'querystring' ? 'query ' : context === 'params' ? 'path ' : '';
   return new ApiError('invalid_request', `${where}${field} ${problem}`, field);
+}
+
+/**
+ * `application/json`, optionally with `charset=utf-8` (case-insensitive, quoted or not), and no
+ * other parameter: JSON is UTF-8 (RFC 8259), and a body declared otherwise would be misread.
+ */
+export function isAcceptedJsonType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const [type, ...params] = header.split(';').map((p) => p.trim());
+  if (type!.toLowerCase() !== 'application/json') return false;
+  return params.every((p) => {
+    const eq = p.indexOf('=');
+    if (eq === -1) return p === '';
+    const name = p.slice(0, eq).trim().toLowerCase();
+    const value = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    return name === 'charset' && value === 'utf-8';
+  });
+}
+
+function unsupportedMediaType(contentType: string | undefined): ApiError {
+  const got = contentType === undefined ? 'no content-type' : `content-type ${JSON.stringify(contentType.slice(0, 100))}`;
+  return new ApiError('unsupported_media_type', `the body must be application/json (optionally with charset=utf-8); got ${got}`, 'body');
 }

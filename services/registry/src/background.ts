@@ -8,6 +8,7 @@ import type { RegistryConfig } from './config.ts';
 import type { RegistryMetrics } from './metrics.ts';
 import { startDeliveryWorker, type DeliveryJob } from './webhooks/delivery.ts';
 import { EventDispatcher } from './webhooks/event-dispatcher.ts';
+import type { AllowList, HostLookup } from './webhooks/url-guard.ts';
 
 export interface Background {
   stop(): Promise<void>;
@@ -38,7 +39,9 @@ function logSweep(logger: Logger, r: SweepResult): void {
  * worker takes it; the scheduler lives in Redis, so it outlives any replica), webhook deliveries
  * are BullMQ jobs, and the event dispatcher feeds them from the events stream.
  */
-export async function startRedisBackground(opts: BackgroundOptions & { redisUrl: string }): Promise<Background> {
+export async function startRedisBackground(
+  opts: BackgroundOptions & { redisUrl: string; webhookGuard: { allow: AllowList; lookup: HostLookup } },
+): Promise<Background> {
   const { config, store, liveness, metrics, logger, redisUrl } = opts;
   const id = config.FRAMECAST_REGISTRY_ID;
   // Workers block on Redis: BullMQ requires maxRetriesPerRequest null on their connections.
@@ -71,6 +74,8 @@ export async function startRedisBackground(opts: BackgroundOptions & { redisUrl:
     workerName: id,
     concurrency: config.FRAMECAST_WEBHOOK_CONCURRENCY,
     timeoutMs: config.FRAMECAST_WEBHOOK_TIMEOUT_MS,
+    allow: opts.webhookGuard.allow,
+    lookup: opts.webhookGuard.lookup,
   });
   // One loop uses it, one command at a time: a queued command while connecting is harmless.
   const blocking: Redis = connectRedis(redisUrl, `framecast-registry:${id}:events`, { maxRetriesPerRequest: null, enableOfflineQueue: true });

@@ -1,7 +1,9 @@
 import { hostname } from 'node:os';
-import { ConfigError, envField, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
+import { ConfigError, envField, httpTimeoutEnvFields, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
 import { isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
 import { authEnvFields, requireWhenAuthOn } from '@framecast/viewer-tokens';
+import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
+import { parseAllowList } from './webhooks/url-guard.ts';
 
 const fields = {
   HOST: envField.host('0.0.0.0'),
@@ -12,8 +14,17 @@ const fields = {
   ...authEnvFields,
   /** Bearer key for the admin API (rooms, tokens, webhooks, agent keys, presence). */
   FRAMECAST_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Failed admin/agent key checks one client address may make per window; then 429 until the window ends. */
+  FRAMECAST_AUTH_FAILURE_LIMIT: envField.int(1, 100_000, 20),
+  /** The auth-failure window, in seconds (fixed: it starts at an address's first failure). */
+  FRAMECAST_AUTH_FAILURE_WINDOW_S: envField.int(1, 86_400, 60),
   /** Lifetime of a viewer token when the request does not say. */
   FRAMECAST_TOKEN_TTL_S: envField.int(10, 7 * 86_400, 3_600),
+  /**
+   * Visibility of a room that a camera heartbeat creates (no record yet). Private by default:
+   * deny by default, an admin opens a room; `public` is the operator's explicit choice.
+   */
+  FRAMECAST_CAMERA_ROOM_VISIBILITY: z.enum(['private', 'public'], { message: 'must be private or public' }).default('private'),
   /** A camera whose heartbeats stop for this long is offline (its room too, once no camera is left). */
   FRAMECAST_AGENT_TIMEOUT_MS: envField.ms(1_000, 3_600_000, 15_000),
   /** A gateway whose presence reports stop for this long is gone, and its viewers stop counting. */
@@ -28,15 +39,45 @@ const fields = {
   FRAMECAST_WEBHOOK_TIMEOUT_MS: envField.ms(100, 60_000, 5_000),
   /** Deliveries in flight at once per replica, so one slow receiver cannot hold up the others. */
   FRAMECAST_WEBHOOK_CONCURRENCY: envField.int(1, 1_000, 16),
+  /**
+   * Comma-separated host names, IP addresses and CIDR ranges webhooks may reach although they are
+   * (or resolve to) loopback, private, link-local or other non-public addresses. Default: none.
+   */
+  FRAMECAST_WEBHOOK_ALLOW_HOSTS: z
+    .string()
+    .default('')
+    .superRefine((value, ctx) => {
+      try {
+        parseAllowList(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
   /** Graceful shutdown deadline. */
   FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 120_000, 10_000),
+  /** Headers, request and keep-alive timeouts of the HTTP server (slow clients are cut). */
+  ...httpTimeoutEnvFields,
 };
 
-export const registryEnvSchema = z.object({ ...fields, REDIS_URL: envField.redisUrl() });
+/** Proxies whose X-Forwarded-For names the client (the address auth failures are counted by). Standalone server only. */
+const trustProxyField = z
+  .string()
+  .default('off')
+  .transform((value, ctx): TrustProxy => {
+    try {
+      return parseTrustProxy(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+export const registryEnvSchema = z.object({ ...fields, FRAMECAST_TRUST_PROXY: trustProxyField, REDIS_URL: envField.redisUrl() });
 /** In-process (embedded) registry: without REDIS_URL it keeps state in memory, without webhooks. */
 export const embeddedRegistryEnvSchema = z.object({ ...fields, REDIS_URL: envField.redisUrl().optional() });
 
-export type RegistryConfig = z.infer<typeof embeddedRegistryEnvSchema>;
+/** FRAMECAST_TRUST_PROXY is the standalone server's only: embedded, the API is on the gateway's server. */
+export type RegistryConfig = z.infer<typeof embeddedRegistryEnvSchema> & { FRAMECAST_TRUST_PROXY?: TrustProxy };
 
 /** Cross-field rules the schema cannot say: secrets are required while auth is on. */
 export function checkRegistryConfig(config: RegistryConfig): void {

@@ -14,7 +14,8 @@ export const API_ERRORS = {
   room_exists: { status: 409, description: 'a room of that name exists already' },
   auth_disabled: { status: 409, description: 'tokens cannot be issued: the registry runs with FRAMECAST_AUTH=off' },
   payload_too_large: { status: 413, description: 'the body is over 64 KiB' },
-  unsupported_media_type: { status: 415, description: 'the body is not application/json' },
+  unsupported_media_type: { status: 415, description: 'the body is not application/json (charset, if given, utf-8)' },
+  too_many_auth_failures: { status: 429, description: 'too many failed key checks from this address; retry after `retry-after` seconds' },
   internal: { status: 500, description: 'an unexpected failure (logged)' },
   store_unavailable: { status: 503, description: 'Redis cannot be reached; retry' },
   webhooks_disabled: { status: 503, description: 'webhooks need Redis: the in-memory registry has none' },
@@ -31,6 +32,8 @@ export interface ApiErrorBody {
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   readonly status: number;
+  /** Extra response headers, such as `retry-after` on a 429. */
+  readonly headers: Record<string, string> = {};
   constructor(
     readonly code: ApiErrorCode,
     message: string,

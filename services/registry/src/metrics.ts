@@ -8,6 +8,8 @@ export class RegistryMetrics {
   readonly expired: Counter<'what'>;
   readonly events: Counter<'type'>;
   readonly deliveries: Counter<'outcome'>;
+  readonly authFailures: Counter<'kind'>;
+  readonly authLimited: Counter<'kind'>;
 
   constructor(opts: { register?: Registry; defaultMetrics?: boolean } = {}) {
     const register = (this.register = opts.register ?? new Registry());
@@ -24,9 +26,25 @@ export class RegistryMetrics {
     this.events = new Counter({ name: 'framecast_registry_events_dispatched_total', help: 'Events turned into webhook jobs, by type', labelNames: ['type'], registers });
     this.deliveries = new Counter({
       name: 'framecast_registry_webhook_deliveries_total',
-      help: 'Webhook delivery attempts: outcome=ok|http_error|no_response',
+      help: 'Webhook delivery attempts: outcome=ok|http_error|no_response|blocked (receiver address not allowed; not retried)',
       labelNames: ['outcome'],
       registers,
     });
+    this.authFailures = new Counter({
+      name: 'framecast_registry_auth_failures_total',
+      help: 'Wrong admin or agent keys presented: kind=admin|agent',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.authLimited = new Counter({
+      name: 'framecast_registry_auth_limited_total',
+      help: 'Requests answered 429 because their address failed too many key checks: kind=admin|agent',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const kind of ['admin', 'agent']) {
+      this.authFailures.inc({ kind }, 0);
+      this.authLimited.inc({ kind }, 0);
+    }
   }
 }

@@ -3,9 +3,16 @@ import type { Logger } from '@framecast/logging';
 import { MemoryRegistryStore, RedisRegistryStore, type Liveness, type RegistryStore } from '@framecast/registry-store';
 import { ViewerTokenSigner } from '@framecast/viewer-tokens';
 import { registryApi } from './api.ts';
+import { AuthFailureLimiter } from './auth-limit.ts';
 import { startMemoryBackground, startRedisBackground, type Background } from './background.ts';
 import type { RegistryConfig } from './config.ts';
 import { RegistryMetrics } from './metrics.ts';
+import { parseAllowList, systemLookup, type HostLookup } from './webhooks/url-guard.ts';
+
+export interface RegistryOptions {
+  /** Resolves webhook host names, at creation and at delivery (tests stub it). Default: the system resolver. */
+  webhookLookup?: HostLookup;
+}
 
 export interface Registry {
   store: RegistryStore;
@@ -22,14 +29,16 @@ export interface Registry {
  * background work, and the API plugin. The standalone service (server.ts) and the embedded runner
  * each mount the plugin on their own server.
  */
-export async function createRegistry(config: RegistryConfig, logger: Logger, metrics = new RegistryMetrics()): Promise<Registry> {
+export async function createRegistry(config: RegistryConfig, logger: Logger, metrics = new RegistryMetrics(), opts: RegistryOptions = {}): Promise<Registry> {
   const liveness: Liveness = { agentTimeoutMs: config.FRAMECAST_AGENT_TIMEOUT_MS, gatewayTimeoutMs: config.FRAMECAST_GATEWAY_TIMEOUT_MS };
   const redisUrl = config.REDIS_URL;
   const redisStore = redisUrl ? new RedisRegistryStore({ url: redisUrl, connectionName: `framecast-registry:${config.FRAMECAST_REGISTRY_ID}` }) : null;
   const store: RegistryStore = redisStore ?? new MemoryRegistryStore();
   if (config.FRAMECAST_AUTH === 'off') logger.warn('auth is off (FRAMECAST_AUTH=off): the admin API is open and no viewer tokens can be issued');
+  const webhookGuard = { allow: parseAllowList(config.FRAMECAST_WEBHOOK_ALLOW_HOSTS), lookup: opts.webhookLookup ?? systemLookup };
+  if (redisUrl && webhookGuard.allow.entries.length > 0) logger.info({ allow: webhookGuard.allow.entries }, 'webhooks may reach these non-public hosts (FRAMECAST_WEBHOOK_ALLOW_HOSTS)');
   const background: Background = redisUrl
-    ? await startRedisBackground({ config, store, liveness, metrics, logger, redisUrl })
+    ? await startRedisBackground({ config, store, liveness, metrics, logger, redisUrl, webhookGuard })
     : startMemoryBackground({ config, store, liveness, metrics, logger });
   const signer = config.FRAMECAST_AUTH === 'on' ? new ViewerTokenSigner(config.FRAMECAST_TOKEN_SECRET!) : null;
   const api = registryApi({
@@ -40,6 +49,14 @@ export async function createRegistry(config: RegistryConfig, logger: Logger, met
     metrics,
     logger,
     webhooksEnabled: redisStore !== null,
+    webhookGuard,
+    authLimiter: new AuthFailureLimiter({
+      limit: config.FRAMECAST_AUTH_FAILURE_LIMIT,
+      windowS: config.FRAMECAST_AUTH_FAILURE_WINDOW_S,
+      redis: redisStore?.connection ?? null,
+      metrics,
+      logger,
+    }),
     storeReady: () => redisStore === null || redisStore.connection.status === 'ready',
   });
   return {

@@ -137,7 +137,12 @@ export const AgentKeyList = Type.Object({ keys: Type.Array(AgentKeyView) });
 const EventType = Type.Enum([...WEBHOOK_EVENTS]);
 export const WebhookCreate = Type.Object(
   {
-    url: Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://\\S+$' }),
+    url: Type.String({
+      minLength: 8,
+      maxLength: 2048,
+      pattern: '^https?://\\S+$',
+      description: 'an http:// or https:// URL (no credentials; no loopback, private, link-local or other non-public host unless FRAMECAST_WEBHOOK_ALLOW_HOSTS allows it)',
+    }),
     events: Type.Array(EventType, { minItems: 1, uniqueItems: true }),
     room: Type.Optional(Type.Union([RoomName, Type.Null()], { description: 'only this room; null or absent: every room' })),
     secret: Type.Optional(Type.String({ minLength: 16, maxLength: 256, description: 'HMAC key; generated when absent' })),
@@ -175,7 +180,7 @@ export const ErrorBody = Type.Object({ error: Type.String(), message: Type.Strin
 
 /** Responses every admin route may give besides its success. */
 export function withErrors<T extends Record<number, TSchema>>(ok: T) {
-  return { ...ok, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+  return { ...ok, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody };
 }
 
 export type RoomCreateBody = Static<typeof RoomCreate>;

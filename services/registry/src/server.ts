@@ -1,7 +1,9 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { httpServerOptions } from '@framecast/config';
 import type { Logger } from '@framecast/logging';
 import { RedisRegistryStore } from '@framecast/registry-store';
 import type { RegistryConfig } from './config.ts';
+import type { TrustProxy } from './trust-proxy.ts';
 import { createRegistry, type Registry } from './registry.ts';
 
 export interface RegistryServer {
@@ -19,6 +21,10 @@ export async function buildRegistryServer(config: RegistryConfig, logger: Logger
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
+    // Slow or unfinished requests are cut (slowloris); see FRAMECAST_HTTP_*_TIMEOUT_MS.
+    ...httpServerOptions(config),
+    // req.ip, which auth failures are counted by, is the TCP peer unless proxies are named.
+    trustProxy: trustProxyOption(config.FRAMECAST_TRUST_PROXY ?? false),
   });
   await app.register(registry.api, { prefix: '/api' });
   let draining = false;
@@ -50,4 +56,9 @@ export async function buildRegistryServer(config: RegistryConfig, logger: Logger
       return shuttingDown;
     },
   };
+}
+
+/** fastify's trustProxy: a hop count as the function fastify would build from it (its types take no number). */
+function trustProxyOption(tp: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof tp === 'number' ? (_address, hop) => hop < tp : tp;
 }

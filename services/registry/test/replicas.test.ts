@@ -5,7 +5,12 @@ import { heartbeat, startReceiver, startRegistry, type RegistryProcess } from '.
 let redis: TestRedis;
 let a: RegistryProcess;
 let b: RegistryProcess;
-const env = { FRAMECAST_SWEEP_INTERVAL_MS: '300', FRAMECAST_AGENT_TIMEOUT_MS: '1500', FRAMECAST_WEBHOOK_BACKOFF_MS: '200' };
+const env = {
+  FRAMECAST_SWEEP_INTERVAL_MS: '300',
+  FRAMECAST_AGENT_TIMEOUT_MS: '1500',
+  FRAMECAST_WEBHOOK_BACKOFF_MS: '200',
+  FRAMECAST_WEBHOOK_ALLOW_HOSTS: '127.0.0.1', // the webhook receiver listens on loopback
+};
 
 beforeAll(async () => {
   redis = await startTestRedis();

@@ -5,7 +5,12 @@ import { startReceiver, startRegistry, type RegistryProcess } from './helpers.ts
 
 const SWEEP_MS = 500;
 const HEARTBEAT_MS = 500;
-const env = { FRAMECAST_SWEEP_INTERVAL_MS: String(SWEEP_MS), FRAMECAST_AGENT_TIMEOUT_MS: '2000', FRAMECAST_GATEWAY_TIMEOUT_MS: '2000' };
+const env = {
+  FRAMECAST_SWEEP_INTERVAL_MS: String(SWEEP_MS),
+  FRAMECAST_AGENT_TIMEOUT_MS: '2000',
+  FRAMECAST_GATEWAY_TIMEOUT_MS: '2000',
+  FRAMECAST_WEBHOOK_ALLOW_HOSTS: '127.0.0.1', // the webhook receiver listens on loopback
+};
 
 let redis: TestRedis;
 let reg: RegistryProcess;

@@ -9,7 +9,13 @@ let reg: RegistryProcess;
 let agentKey: string;
 const SECRET = 'webhook-secret-0123456789';
 const TIMEOUT_MS = 1500;
-const env = { FRAMECAST_WEBHOOK_BACKOFF_MS: '300', FRAMECAST_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS), FRAMECAST_SWEEP_INTERVAL_MS: '500' };
+// The receivers listen on loopback, which webhooks may reach only when allow-listed.
+const env = {
+  FRAMECAST_WEBHOOK_BACKOFF_MS: '300',
+  FRAMECAST_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
+  FRAMECAST_SWEEP_INTERVAL_MS: '500',
+  FRAMECAST_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+};
 
 beforeAll(async () => {
   redis = await startTestRedis();

@@ -5,8 +5,10 @@
 -- ARGV[2]  now (ms)
 -- ARGV[3]  JSON [[room, cameraStatusJson], ...]
 -- ARGV[4]  events stream max length (approximate)
+-- ARGV[5]  visibility of a room this heartbeat creates: 'private' (the default) or 'public'
 --
--- A room without a record gets a public one titled after its name. The room's live key is set
+-- A room without a record gets one titled after its name, private unless ARGV[5] says public
+-- (deny by default: a camera naming a room never opens it to anonymous viewers by itself). The room's live key is set
 -- with SET NX: of all the heartbeats arriving at any number of registry replicas, exactly one sees
 -- the offline -> online transition, and only that one appends the room.online event.
 -- Returns the rooms that went online.
@@ -18,8 +20,12 @@ for _, cam in ipairs(cjson.decode(ARGV[3])) do
   redis.call('ZADD', KEYS[1], now, room .. '/' .. agent)
   local rk = key('room', room)
   if redis.call('EXISTS', rk) == 0 then
-    redis.call('HSET', rk, 'name', room, 'title', room, 'description', '', 'visibility', 'public', 'createdAt', now, 'updatedAt', now)
+    redis.call('HSET', rk, 'name', room, 'title', room, 'description', '', 'visibility', ARGV[5], 'createdAt', now, 'updatedAt', now)
     redis.call('ZADD', K.rooms, 'NX', now, room)
+    if ARGV[5] == 'public' then
+      redis.call('SADD', K.publicRooms, room)
+      redis.call('PUBLISH', K.roomsChanged, room)
+    end
   end
   if redis.call('SET', key('roomLive', room), now, 'NX') then
     redis.call('XADD', K.events, 'MAXLEN', '~', ARGV[4], '*', 'type', 'room.online', 'room', room, 'at', now, 'agent', agent)

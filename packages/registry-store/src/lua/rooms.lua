@@ -1,4 +1,4 @@
--- Creates, updates or deletes a room record atomically and tells gateways to reload the private set.
+-- Creates, updates or deletes a room record atomically and tells gateways to reload the public set.
 --
 -- KEYS[1]  rooms sorted set (name -> createdAt)
 -- ARGV[1]  op: 'create', 'update' or 'delete'
@@ -13,7 +13,7 @@ local op, room, now = ARGV[1], ARGV[2], ARGV[3]
 local rk = key('room', room)
 local exists = redis.call('EXISTS', rk) == 1
 local function setVisibility(v)
-  if v == 'private' then redis.call('SADD', K.privateRooms, room) else redis.call('SREM', K.privateRooms, room) end
+  if v == 'public' then redis.call('SADD', K.publicRooms, room) else redis.call('SREM', K.publicRooms, room) end
 end
 if op == 'create' then
   if exists then return 0 end
@@ -39,7 +39,8 @@ else
   if not exists then return 0 end
   redis.call('DEL', rk)
   redis.call('ZREM', KEYS[1], room)
-  redis.call('SREM', K.privateRooms, room)
+  -- Deleting a room makes it private at once: a camera still publishing it streams to token holders only.
+  redis.call('SREM', K.publicRooms, room)
   redis.call('PUBLISH', K.roomsChanged, room)
   return 1
 end

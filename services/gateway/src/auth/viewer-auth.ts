@@ -1,20 +1,28 @@
 import type { IncomingMessage } from 'node:http';
-import { CloseCode, type CloseCodeValue, type ErrorName } from '@framecast/protocol';
-import { grantsRoom, type ViewerTokenVerifier } from '@framecast/viewer-tokens';
+import { TOKEN_SUBPROTOCOL_PREFIX, type ErrorName } from '@framecast/protocol';
+import { grantsRoom, type TokenCheck, type ViewerTokenVerifier } from '@framecast/viewer-tokens';
 import { ANONYMOUS, type ViewerIdentity } from '../presence/viewer-listener.ts';
-import type { PrivateRoomCache } from './private-rooms.ts';
+import type { PublicRoomCache } from './public-rooms.ts';
 
 export type Admission =
-  /** `expiresAt` (ms): set when a token opened a private room; the viewer is closed then. */
-  | { ok: true; identity: ViewerIdentity; expiresAt?: number }
-  | { ok: false; code: CloseCodeValue; error: ErrorName; message: string };
+  /** `leaseUntil` (ms): set when a token is what opened the room; the viewer is closed then. */
+  | { ok: true; identity: ViewerIdentity; leaseUntil?: number }
+  | { ok: false; error: ErrorName; message?: string };
 
 /**
- * The token of a websocket request: `?token=` (browsers cannot set headers on a websocket) or
- * `Authorization: Bearer` (other clients). The query form shows up in access logs of proxies in
- * front of the gateway, which is why tokens are short-lived and room-scoped.
+ * The token of a websocket request, from (in order) the `Sec-WebSocket-Protocol` header
+ * (`framecast.token.<jwt>`, what browsers use: it stays out of the request line and so out of
+ * access logs and history), `Authorization: Bearer` (clients that can set headers), or `?token=`
+ * (clients that can do neither; the least private, documented as such).
  */
 export function tokenOf(req: IncomingMessage): string | null {
+  const offered = req.headers['sec-websocket-protocol'];
+  if (offered) {
+    for (const p of offered.split(',')) {
+      const name = p.trim();
+      if (name.startsWith(TOKEN_SUBPROTOCOL_PREFIX) && name.length > TOKEN_SUBPROTOCOL_PREFIX.length) return name.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
+    }
+  }
   const auth = req.headers.authorization;
   const bearer = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
   if (bearer) return bearer;
@@ -24,43 +32,57 @@ export function tokenOf(req: IncomingMessage): string | null {
 }
 
 /**
- * Decides at connect time whether a viewer may watch a room, with no registry call: privacy from
- * the cached private-room set, tokens checked with the shared secret. Public rooms need no token
- * (a valid one still names the viewer in presence; an invalid one is ignored there).
+ * Decides at connect time whether a viewer may watch a room, with no registry call. Deny by
+ * default: a room is open without a token only while the cached public set names it; before that
+ * set has loaded, without a registry, or for a room it does not name, a token is required. Tokens
+ * are checked with the shared secret. A valid token on a public room still names the viewer in
+ * presence; an invalid one is ignored there.
  */
 export class ViewerAuth {
   constructor(
     /** null: FRAMECAST_AUTH=off, everyone may watch everything. */
     private readonly verifier: ViewerTokenVerifier | null,
-    private readonly privateRooms: PrivateRoomCache | null,
+    /** null: no registry store, so no room is public. */
+    private readonly publicRooms: PublicRoomCache | null,
   ) {}
 
   get enabled(): boolean {
     return this.verifier !== null;
   }
 
+  /** Whether admission can be decided for every room (auth off, or the public set has loaded). */
+  get ready(): boolean {
+    return !this.verifier || !this.publicRooms || this.publicRooms.known;
+  }
+
+  isPublic(room: string): boolean {
+    return !this.verifier || (this.publicRooms?.isPublic(room) ?? false);
+  }
+
   /** Synchronous for the common case (public room, no token); a Promise when a token must be checked. */
   admit(room: string, token: string | null): Admission | Promise<Admission> {
     if (!this.verifier) return { ok: true, identity: ANONYMOUS };
-    const known = this.privateRooms?.known ?? false;
-    const isPrivate = known ? this.privateRooms!.isPrivate(room) : true;
-    if (!isPrivate && token === null) return { ok: true, identity: ANONYMOUS };
-    return this.checkToken(this.verifier, room, token, isPrivate, known);
+    const isPublic = this.isPublic(room);
+    if (isPublic && token === null) return { ok: true, identity: ANONYMOUS };
+    return this.checkToken(this.verifier, room, token, isPublic);
   }
 
-  private async checkToken(verifier: ViewerTokenVerifier, room: string, token: string | null, isPrivate: boolean, known: boolean): Promise<Admission> {
+  private async checkToken(verifier: ViewerTokenVerifier, room: string, token: string | null, isPublic: boolean): Promise<Admission> {
     const check = await verifier.verify(token);
     if (check.ok && grantsRoom(check.claims, room)) {
-      const identity = { user: check.claims.user, grants: check.claims.rooms };
-      return isPrivate ? { ok: true, identity, expiresAt: check.claims.expiresAt } : { ok: true, identity };
+      const identity = identityOf(check);
+      return isPublic ? { ok: true, identity } : { ok: true, identity, leaseUntil: check.claims.expiresAt };
     }
-    if (!isPrivate) return { ok: true, identity: check.ok ? { user: check.claims.user, grants: check.claims.rooms } : ANONYMOUS };
-    if (!known) {
-      // Without the private set (Redis unreachable since start-up) a tokenless viewer cannot be
-      // judged; a transient code makes it retry rather than give up on a public room.
-      return { ok: false, code: CloseCode.TryAgainLater, error: 'unauthorized', message: 'room access cannot be checked yet; retry' };
-    }
-    if (!check.ok) return { ok: false, code: CloseCode.Unauthorized, error: 'unauthorized', message: check.message };
-    return { ok: false, code: CloseCode.Forbidden, error: 'forbidden', message: `this token does not open room ${room}` };
+    if (isPublic) return { ok: true, identity: check.ok ? identityOf(check) : ANONYMOUS };
+    // A tokenless viewer of a room the gateway cannot judge yet is told to retry, not turned away
+    // for good: the room may well be public once the set has loaded.
+    if (token === null && !this.ready) return { ok: false, error: 'not_ready' };
+    if (token === null) return { ok: false, error: 'room_private' };
+    if (!check.ok) return check.reason === 'expired' ? { ok: false, error: 'token_expired' } : { ok: false, error: 'unauthorized', message: check.message };
+    return { ok: false, error: 'forbidden', message: `this token does not open room ${room}` };
   }
+}
+
+function identityOf(check: TokenCheck & { ok: true }): ViewerIdentity {
+  return { user: check.claims.user, grants: check.claims.rooms, expiresAt: check.claims.expiresAt };
 }

@@ -6,9 +6,11 @@ export interface ViewerIdentity {
   user: string | null;
   /** Rooms the viewer's token opens (empty without a valid token). */
   grants: readonly string[];
+  /** When the token expires (ms); null without a valid token. */
+  expiresAt: number | null;
 }
 
-export const ANONYMOUS: ViewerIdentity = Object.freeze({ user: null, grants: [] });
+export const ANONYMOUS: ViewerIdentity = Object.freeze({ user: null, grants: [], expiresAt: null });
 
 /**
  * Told by the viewer hub about every viewer that joins or leaves. Called once per connection,

@@ -2,9 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_REASONS, CloseCode, errorMessage, helloMessage, isValidRoomName, ROOM_NAME_RULE, type CloseCodeValue, type ErrorName } from '@framecast/protocol';
-import { tokenOf, type Admission, type ViewerAuth } from '../auth/viewer-auth.ts';
-import type { Viewer } from '../fanout/viewer.ts';
+import { CLOSES, errorMessage, helloMessage, isValidRoomName, ROOM_NAME_RULE, VIEWER_SUBPROTOCOL, type ErrorName } from '@framecast/protocol';
+import { tokenOf, type Admission } from '../auth/viewer-auth.ts';
+import { originAllowed } from '../auth/origins.ts';
+import type { ControlPlane } from '../control-plane.ts';
 import type { ViewerHub } from '../viewer-hub.ts';
 
 const ROUTE_PREFIX = '/ws/video/';
@@ -23,8 +24,16 @@ const MAX_VIEWER_MESSAGE_BYTES = 4096;
  * A refused connection is accepted, told why in an error message, then closed with a code from
  * the protocol, because a browser cannot read the HTTP status of a failed upgrade.
  */
-export function registerViewerUpgrades(app: FastifyInstance, hub: ViewerHub, auth: ViewerAuth): WebSocketServer {
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_VIEWER_MESSAGE_BYTES, clientTracking: false });
+export function registerViewerUpgrades(app: FastifyInstance, hub: ViewerHub, control: ControlPlane): WebSocketServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_VIEWER_MESSAGE_BYTES,
+    clientTracking: false,
+    // A browser that offers subprotocols (the viewer page offers framecast.v1 and its token) fails
+    // the connection unless one is selected; the token is never the one echoed back.
+    handleProtocols: (offered) => (offered.has(VIEWER_SUBPROTOCOL) ? VIEWER_SUBPROTOCOL : false),
+  });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const room = roomFromUrl(req.url ?? '');
     if (room === null) {
@@ -34,7 +43,7 @@ export function registerViewerUpgrades(app: FastifyInstance, hub: ViewerHub, aut
     socket.on('error', destroySocket);
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroySocket);
-      onViewerSocket(hub, auth, ws, room, req);
+      onViewerSocket(hub, control, ws, room, req);
     });
   });
   app.get(`${ROUTE_PREFIX}:room`, async (_req, reply) =>
@@ -62,47 +71,33 @@ function destroySocket(this: Duplex): void {
 
 function ignoreSocketError(): void {}
 
-function onViewerSocket(hub: ViewerHub, auth: ViewerAuth, ws: WebSocket, room: string, req: IncomingMessage): void {
+/** The request path for logs, with a query token (the least private form) masked. */
+function loggedPath(url: string): string {
+  return url.replace(/([?&]token=)[^&]*/g, '$1<redacted>');
+}
+
+function onViewerSocket(hub: ViewerHub, control: ControlPlane, ws: WebSocket, room: string, req: IncomingMessage): void {
   // Errors on an established socket are followed by 'close', which cleans up.
   ws.on('error', ignoreSocketError);
-  const refuse = (code: CloseCodeValue, error: ErrorName, message: string) => {
+  const refuse = (error: ErrorName, message?: string) => {
     hub.metrics.viewersRefused.inc({ reason: error });
-    ws.send(errorMessage(code, error, message));
-    ws.close(code, CLOSE_REASONS[code]);
+    hub.logger.debug({ path: loggedPath(req.url ?? ''), remoteAddress: req.socket.remoteAddress, error }, 'viewer refused');
+    ws.send(errorMessage(error, message));
+    ws.close(CLOSES[error].code, CLOSES[error].reason);
   };
-  if (!isValidRoomName(room)) return refuse(CloseCode.InvalidRoom, 'invalid_room', `invalid room name: ${ROOM_NAME_RULE}`);
-  if (hub.draining) return refuse(CloseCode.ServiceRestart, 'shutting_down', 'gateway shutting down, reconnect');
-  if (hub.viewerCount >= hub.config.FRAMECAST_MAX_VIEWERS) {
-    hub.metrics.viewersRefused.inc({ reason: 'capacity' });
-    ws.close(CloseCode.TryAgainLater, CLOSE_REASONS[CloseCode.TryAgainLater]);
-    return;
-  }
+  if (!isValidRoomName(room)) return refuse('invalid_room', `invalid room name: ${ROOM_NAME_RULE}`);
+  if (!originAllowed(req, hub.config.FRAMECAST_ALLOWED_ORIGINS)) return refuse('origin_forbidden');
+  if (hub.draining) return refuse('shutting_down');
+  if (hub.viewerCount >= hub.config.FRAMECAST_MAX_VIEWERS) return refuse('overloaded');
   // Private rooms: refused with 4401 (no, expired or bad token) or 4403 (a token for another room).
-  const admitted = (a: Admission) => (a.ok ? attachViewer(hub, ws, room, req, a) : refuse(a.code, a.error, a.message));
-  const admission = auth.admit(room, tokenOf(req));
+  const admitted = (a: Admission) => (a.ok ? attachViewer(hub, control, ws, room, req, a) : refuse(a.error, a.message));
+  const admission = control.auth.admit(room, tokenOf(req));
   if (!(admission instanceof Promise)) return admitted(admission);
   // The socket may close while the token is checked; a closed one must not become a viewer.
   void admission.then((a) => ws.readyState === ws.OPEN && admitted(a));
 }
 
-/** setTimeout holds at most 2^31-1 ms (~24.8 days); longer tokens re-arm until they are due. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function closeAtExpiry(hub: ViewerHub, viewer: Viewer, expiresAt: number): { timer: NodeJS.Timeout } {
-  const handle = { timer: undefined as unknown as NodeJS.Timeout };
-  const arm = () => {
-    const wait = expiresAt - Date.now();
-    if (wait > MAX_TIMER_MS) {
-      handle.timer = setTimeout(arm, MAX_TIMER_MS);
-      return;
-    }
-    handle.timer = setTimeout(() => hub.close(viewer, CloseCode.Unauthorized, { error: 'unauthorized', message: 'viewer token expired' }), Math.max(0, wait));
-  };
-  arm();
-  return handle;
-}
-
-function attachViewer(hub: ViewerHub, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }): void {
+function attachViewer(hub: ViewerHub, control: ControlPlane, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }): void {
   ws.send(
     helloMessage({
       room,
@@ -112,10 +107,8 @@ function attachViewer(hub: ViewerHub, ws: WebSocket, room: string, req: Incoming
     }),
   );
   const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity);
+  hub.logger.debug({ viewer: viewer.id, path: loggedPath(req.url ?? ''), leased: admission.leaseUntil !== undefined }, 'viewer admitted');
   // A token is a lease, not a ticket: the viewer of a private room leaves when it runs out.
-  const expiry = admission.expiresAt === undefined ? null : closeAtExpiry(hub, viewer, admission.expiresAt);
-  ws.on('close', () => {
-    if (expiry) clearTimeout(expiry.timer);
-    hub.remove(viewer);
-  });
+  if (admission.leaseUntil !== undefined) control.leases.hold(viewer, admission.leaseUntil);
+  ws.on('close', () => hub.remove(viewer));
 }

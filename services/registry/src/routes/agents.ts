@@ -9,23 +9,24 @@ import { ApiError } from '../errors.ts';
 import { AgentKeyCreate, AgentKeyCreated, AgentKeyList, AgentParams, ErrorBody, Heartbeat, HeartbeatResponse, IdParams, withErrors, NoContent } from '../schemas.ts';
 
 /**
- * The publish side of an agent key, for Redis: a user that may only PUBLISH to its rooms'
- * channels and SET their last-frame keys (plus what ioredis sends on connect). Its password is the
- * agent key itself, stored by Redis as the same SHA-256 the registry keeps (`#<hex>`), so neither
- * ever holds the key in the clear. The agent then connects as
+ * The publish side of an agent key, for Redis (7.0 or newer): a user that may only PUBLISH to its
+ * rooms' channels and SET their last-frame keys, write-only (`%W~`: no GET, no `SET … GET`, no
+ * other key), plus what ioredis sends on connect: HELLO (RESP3 and AUTH), CLIENT SETNAME, SELECT
+ * when the URL names a database. No INFO: the agent's connection skips ioredis's INFO ready check
+ * (RedisFrameBus `readyCheck: false`). PING is allowed so credentials can be checked by hand. Its
+ * password is the agent key itself, stored by Redis as the same SHA-256 the registry keeps
+ * (`#<hex>`), so neither ever holds the key in the clear. The agent then connects as
  * redis://framecast-agent-<id>:<agent key>@host:6379.
  */
 export function redisAclFor(key: AgentKeyRecord): string {
   const any = key.rooms.includes('*');
-  const keys = any ? [`~${CHANNEL_PREFIX}*:last`] : key.rooms.map((r) => `~${lastFrameKey(r)}`);
+  const keys = any ? [`%W~${CHANNEL_PREFIX}*:last`] : key.rooms.map((r) => `%W~${lastFrameKey(r)}`);
   const channels = any ? [`&${CHANNEL_PREFIX}*`] : key.rooms.map((r) => `&${frameChannel(r)}`);
-  return [
-    `ACL SETUSER framecast-agent-${key.id} reset on #${key.sha256}`,
-    ...keys,
-    ...channels,
-    '+publish +set +ping +info +client|setname +hello',
-  ].join(' ');
+  return [`ACL SETUSER framecast-agent-${key.id} reset on #${key.sha256}`, ...keys, ...channels, AGENT_ACL_COMMANDS].join(' ');
 }
+
+/** The commands an agent's Redis user may run (see redisAclFor). */
+export const AGENT_ACL_COMMANDS = '+publish +set +hello +client|setname +select +ping';
 
 /** Creates an agent key for `rooms` and returns the key itself (shown once; only its hash is kept). */
 export async function createAgentKey(store: RegistryStore, name: string, rooms: string[]): Promise<{ record: AgentKeyRecord; key: string }> {
@@ -38,7 +39,7 @@ export async function createAgentKey(store: RegistryStore, name: string, rooms: 
 const view = (k: AgentKeyRecord) => ({ id: k.id, name: k.name, rooms: k.rooms, createdAt: k.createdAt, redisAcl: redisAclFor(k) });
 
 export function registerAgentRoutes(app: TypedApp, ctx: ApiContext): void {
-  const admin = adminOnly(ctx.config);
+  const admin = adminOnly(ctx);
   const security = [{ adminKey: [] }];
   // Filled by the heartbeat's onRequest hook (before the body is parsed), read by its handler.
   const allowedByRequest = new WeakMap<FastifyRequest, Set<string> | '*'>();
@@ -47,7 +48,7 @@ export function registerAgentRoutes(app: TypedApp, ctx: ApiContext): void {
     '/agents/:agentId/heartbeat',
     {
       onRequest: async (req) => {
-        allowedByRequest.set(req, await agentAllowedRooms(req, ctx.config, ctx.store));
+        allowedByRequest.set(req, await agentAllowedRooms(req, ctx));
       },
       schema: {
         summary: "An agent's heartbeat: its cameras and their stats",
@@ -66,7 +67,7 @@ export function registerAgentRoutes(app: TypedApp, ctx: ApiContext): void {
           throw new ApiError('forbidden', `this agent key does not allow room ${cam.room}`, `cameras[${i}].room`);
         }
       });
-      const wentOnline = await ctx.store.heartbeat(req.params.agentId, req.body.cameras, Date.now());
+      const wentOnline = await ctx.store.heartbeat(req.params.agentId, req.body.cameras, Date.now(), ctx.config.FRAMECAST_CAMERA_ROOM_VISIBILITY);
       ctx.metrics.heartbeats.inc();
       return { accepted: req.body.cameras.length, wentOnline };
     },

@@ -6,7 +6,7 @@ import { roomNotFound } from '../errors.ts';
 import { HistoryList, HistoryQuery, RoomParams, ViewerList, withErrors } from '../schemas.ts';
 
 export function registerPresenceRoutes(app: TypedApp, ctx: ApiContext): void {
-  const admin = adminOnly(ctx.config);
+  const admin = adminOnly(ctx);
   const security = [{ adminKey: [] }];
 
   app.get(

@@ -36,7 +36,7 @@ async function viewOf(ctx: ApiContext, name: string): Promise<RoomViewBody> {
 }
 
 export function registerRoomRoutes(app: TypedApp, ctx: ApiContext): void {
-  const admin = adminOnly(ctx.config);
+  const admin = adminOnly(ctx);
 
   app.post(
     '/rooms',
@@ -62,7 +62,7 @@ export function registerRoomRoutes(app: TypedApp, ctx: ApiContext): void {
     },
     async (req) => {
       const all = await ctx.store.listRooms();
-      const visible = hasAdminKey(req, ctx.config) ? all : all.filter((r) => r.visibility === 'public');
+      const visible = (await hasAdminKey(req, ctx)) ? all : all.filter((r) => r.visibility === 'public');
       return { rooms: await roomViews(ctx, visible) };
     },
   );
@@ -72,7 +72,7 @@ export function registerRoomRoutes(app: TypedApp, ctx: ApiContext): void {
     { schema: { summary: 'One room', description: 'Private rooms need the admin key (404 without it).', tags: ['rooms'], params: RoomParams, response: withErrors({ 200: RoomView }) } },
     async (req) => {
       const view = await viewOf(ctx, req.params.room);
-      if (view.visibility === 'private' && !hasAdminKey(req, ctx.config)) throw roomNotFound(req.params.room);
+      if (view.visibility === 'private' && !(await hasAdminKey(req, ctx))) throw roomNotFound(req.params.room);
       return view;
     },
   );

@@ -8,7 +8,7 @@ export function registerTokenRoutes(app: TypedApp, ctx: ApiContext): void {
   app.post(
     '/rooms/:room/tokens',
     {
-      onRequest: adminOnly(ctx.config),
+      onRequest: adminOnly(ctx),
       // A POST without a body means "defaults": treat it as {} rather than a schema error.
       preValidation: async (req) => {
         req.body ??= {};

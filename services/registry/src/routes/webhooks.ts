@@ -4,12 +4,13 @@ import type { TypedApp } from '../api.ts';
 import { adminOnly } from '../auth-guards.ts';
 import type { ApiContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { checkWebhookUrl } from '../webhooks/url-guard.ts';
 import { DeliveryList, ErrorBody, DeliveryQuery, IdParams, WebhookCreate, WebhookCreated, WebhookList, WebhookView, withErrors, NoContent } from '../schemas.ts';
 
 const view = ({ secret: _secret, ...hook }: WebhookRecord) => hook;
 
 export function registerWebhookRoutes(app: TypedApp, ctx: ApiContext): void {
-  const admin = adminOnly(ctx.config);
+  const admin = adminOnly(ctx);
   const security = [{ adminKey: [] }];
   const tags = ['webhooks'];
   const find = async (id: string) => {
@@ -24,7 +25,10 @@ export function registerWebhookRoutes(app: TypedApp, ctx: ApiContext): void {
       onRequest: admin,
       schema: {
         summary: 'Subscribe a URL to events, for one room or all',
-        description: 'Deliveries are POSTs signed with HMAC-SHA256 (see the README), retried with exponential backoff.',
+        description:
+          'Deliveries are POSTs signed with HMAC-SHA256 (see the README), retried with exponential backoff. URLs with credentials, ' +
+          'schemes other than http(s), and hosts that are or resolve to loopback, private, link-local or other non-public addresses ' +
+          'are refused (400, field url) unless FRAMECAST_WEBHOOK_ALLOW_HOSTS names them; deliveries check the address again.',
         tags,
         security,
         body: WebhookCreate,
@@ -33,11 +37,16 @@ export function registerWebhookRoutes(app: TypedApp, ctx: ApiContext): void {
     },
     async (req, reply) => {
       if (!ctx.webhooksEnabled) throw new ApiError('webhooks_disabled', 'webhooks need Redis (REDIS_URL); this registry keeps its state in memory');
+      let url: URL;
       try {
-        new URL(req.body.url);
+        url = new URL(req.body.url);
       } catch {
         throw new ApiError('invalid_request', 'url is not a valid URL', 'url');
       }
+      // No internal addresses (SSRF): a name that does not resolve yet is accepted, as every
+      // delivery resolves it again and checks each address before connecting.
+      const verdict = await checkWebhookUrl(url, ctx.webhookGuard.allow, ctx.webhookGuard.lookup);
+      if (!verdict.ok) throw new ApiError('invalid_request', `url refused: ${verdict.reason}; an operator can allow it with FRAMECAST_WEBHOOK_ALLOW_HOSTS`, 'url');
       const hook: WebhookRecord = {
         id: randomBytes(8).toString('hex'),
         url: req.body.url,
