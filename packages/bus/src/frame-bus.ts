@@ -4,18 +4,29 @@ import type { EventEmitter } from 'node:events';
 export type FrameListener = (room: string, envelope: Buffer) => void;
 
 /**
- * Events: `ready` (connected and usable; after a reconnect subscriptions are restored),
- * `down` (lost the connection; the bus reconnects by itself), `reconnecting`.
+ * What a publish achieved when the frame went out: the PUBLISH reached the room's subscribers, and
+ * the last-frame SET either worked or failed on its own (a full Redis refuses the SET with OOM but
+ * still takes the PUBLISH). A publish whose PUBLISH failed rejects instead.
+ */
+export type PublishResult = { lastFrameStored: true } | { lastFrameStored: false; error: Error };
+
+/**
+ * Events: `ready` (connected, answering and usable; after a reconnect or a pause subscriptions are
+ * restored), `down` (lost the connection, or Redis stopped answering; the bus recovers by itself),
+ * `reconnecting`.
  */
 export interface FrameBus extends EventEmitter {
   readonly kind: 'redis' | 'memory';
-  /** True while publish, subscribe and lastFrame can reach the broker. */
+  /** True while publish, subscribe and lastFrame can reach the broker and it answers. */
   isReady(): boolean;
+  /** Why the bus is not ready ("Redis refused authentication (WRONGPASS)", "Redis stopped answering …"); null while it is. */
+  problem(): string | null;
   /**
    * Publishes to the room's channel and stores the envelope as the room's last frame for
-   * `lastFrameTtlMs`. Rejects at once while the bus is down (nothing is queued).
+   * `lastFrameTtlMs`. Rejects at once while the bus is down (nothing is queued), and when the
+   * PUBLISH fails; a failed last-frame store alone resolves with `lastFrameStored: false`.
    */
-  publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<void>;
+  publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<PublishResult>;
   /** Starts delivering the room's envelopes to the frame listener. Idempotent. */
   subscribe(room: string): Promise<void>;
   unsubscribe(room: string): Promise<void>;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { assertRoomName } from '@framecast/protocol';
-import type { FrameBus, FrameListener } from './frame-bus.ts';
+import type { FrameBus, FrameListener, PublishResult } from './frame-bus.ts';
 
 interface StoredFrame {
   envelope: Buffer;
@@ -59,9 +59,14 @@ export class MemoryFrameBus extends EventEmitter implements FrameBus {
     return !this.closed;
   }
 
-  async publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<void> {
+  problem(): string | null {
+    return this.closed ? 'bus closed' : null;
+  }
+
+  async publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<PublishResult> {
     if (this.closed) throw new Error('bus closed');
     this.broker.publish(assertRoomName(room), envelope, lastFrameTtlMs);
+    return { lastFrameStored: true };
   }
 
   async subscribe(room: string): Promise<void> {

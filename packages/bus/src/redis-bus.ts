@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { connectRedis, execPipeline, quitRedis, type Redis, type RedisOptions } from '@framecast/redis';
+import { classifyRedisError, connectRedis, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, quitRedis, RedisLiveness, type Redis, type RedisOptions } from '@framecast/redis';
 import { frameChannel, lastFrameKey, roomOfChannel } from '@framecast/protocol';
-import type { FrameBus, FrameListener } from './frame-bus.ts';
+import type { FrameBus, FrameListener, PublishResult } from './frame-bus.ts';
 
 export interface RedisFrameBusOptions {
   url: string;
@@ -9,6 +9,11 @@ export interface RedisFrameBusOptions {
   connectionName: string;
   /** Longest pause between reconnect attempts; short so streams resume quickly. */
   maxReconnectDelayMs?: number;
+  /**
+   * Every command's timeout, and how long a PING may go unanswered before the bus counts Redis as
+   * hung and itself as down (FRAMECAST_REDIS_COMMAND_TIMEOUT_MS). Default 1000 ms.
+   */
+  commandTimeoutMs?: number;
   /**
    * ioredis's ready check (an INFO after connecting, waiting while Redis loads its data). Default
    * true. The capture agent turns it off: its ACL user may not run INFO (it would leak the whole
@@ -23,33 +28,65 @@ export interface RedisFrameBusOptions {
  * one round trip. A second, dedicated connection subscribes (created on first subscribe, so a
  * publisher-only agent holds one connection). Buffers end to end: the subscriber listens on
  * `messageBuffer`, never the string `message` event, which would corrupt JPEG bytes.
+ *
+ * Ready means connected and answering: each connection has a liveness watchdog (RedisLiveness), so
+ * a Redis that stops answering while its TCP connections stay up (SIGSTOP, swapping, a silent
+ * network) makes the bus `down` within the command timeout plus half a second, and `ready` again
+ * once it answers; the subscriber then re-asserts its subscriptions.
  */
 export class RedisFrameBus extends EventEmitter implements FrameBus {
   readonly kind = 'redis' as const;
   private readonly cmd: Redis;
+  private readonly cmdLiveness: RedisLiveness;
   private sub: Redis | null = null;
+  private subLiveness: RedisLiveness | null = null;
   private listener: FrameListener = () => {};
   private readonly rooms = new Set<string>();
   private wasReady = false;
   private closing = false;
+  /** The last connection failure (a refused password, a refused connection), until a connection is ready again. */
+  private lastConnectionError: Error | null = null;
 
   constructor(private readonly opts: RedisFrameBusOptions) {
     super();
     // The command connection fails fast while Redis is away: a frame that cannot go now is
     // replaced by the next one, so queueing commands would only grow memory and deliver stale video.
     this.cmd = this.connect('', { enableReadyCheck: opts.readyCheck ?? true });
+    this.cmdLiveness = this.watch(this.cmd);
+  }
+
+  private get commandTimeoutMs(): number {
+    return this.opts.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
   }
 
   private connect(suffix: string, overrides: RedisOptions): Redis {
-    const conn = connectRedis(this.opts.url, `${this.opts.connectionName}${suffix}`, overrides, this.opts.maxReconnectDelayMs);
-    conn.on('ready', () => this.updateState());
+    const conn = connectRedis(
+      this.opts.url,
+      `${this.opts.connectionName}${suffix}`,
+      { commandTimeout: this.commandTimeoutMs, ...overrides },
+      this.opts.maxReconnectDelayMs,
+    );
+    conn.on('ready', () => {
+      this.lastConnectionError = null;
+      this.updateState();
+    });
     conn.on('close', () => this.updateState());
     conn.on('end', () => this.updateState());
     conn.on('reconnecting', () => this.emit('reconnecting'));
     // ioredis emits 'error' for every failed connect attempt; the state events carry what
     // matters and an unhandled 'error' would crash the process.
-    conn.on('error', (err: Error) => this.emit('connectionError', err));
+    conn.on('error', (err: Error) => {
+      this.lastConnectionError = err;
+      this.emit('connectionError', err);
+    });
     return conn;
+  }
+
+  private watch(conn: Redis): RedisLiveness {
+    const liveness = new RedisLiveness(conn, { timeoutMs: this.commandTimeoutMs });
+    liveness.on('unresponsive', () => this.updateState());
+    liveness.on('responsive', () => this.updateState());
+    return liveness;
   }
 
   private updateState(): void {
@@ -73,15 +110,47 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
       if (room !== null && this.rooms.has(room)) this.listener(room, message);
     });
     this.sub = sub;
+    this.subLiveness = this.watch(sub);
+    // After a pause the connection (and Redis's side of it) normally still holds every channel;
+    // a SUBSCRIBE that timed out meanwhile may not have reached Redis. Subscribing again to what
+    // should be subscribed costs one round trip and makes sure.
+    this.subLiveness.on('responsive', () => {
+      if (this.rooms.size > 0) sub.subscribe(...[...this.rooms].map(frameChannel)).catch(() => {});
+    });
     return sub;
   }
 
   isReady(): boolean {
-    return this.cmd.status === 'ready' && (this.sub === null || this.sub.status === 'ready');
+    return (
+      this.cmd.status === 'ready' &&
+      this.cmdLiveness.responsive &&
+      (this.sub === null || (this.sub.status === 'ready' && this.subLiveness!.responsive))
+    );
   }
 
-  async publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<void> {
-    await execPipeline(this.cmd.pipeline().publish(frameChannel(room), envelope).set(lastFrameKey(room), envelope, 'PX', lastFrameTtlMs));
+  problem(): string | null {
+    if (this.isReady()) return null;
+    if (this.closing) return 'bus closed';
+    const connected = this.cmd.status === 'ready' && (this.sub === null || this.sub.status === 'ready');
+    if (!connected) {
+      const problem = classifyRedisError(this.lastConnectionError);
+      if (problem) return `${problem.summary}: ${problem.detail}`;
+      return this.lastConnectionError ? `cannot reach Redis: ${this.lastConnectionError.message}` : 'not connected to Redis yet';
+    }
+    return this.cmdLiveness.problem() ?? this.subLiveness?.problem() ?? null;
+  }
+
+  async publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<PublishResult> {
+    const results = await this.cmd.pipeline().publish(frameChannel(room), envelope).set(lastFrameKey(room), envelope, 'PX', lastFrameTtlMs).exec();
+    const [publishError] = results?.[0] ?? [new Error('no reply to PUBLISH')];
+    if (publishError) {
+      // A publish without an answer: Redis is hung, so stop offering it frames now rather than at
+      // the next PING (each would wait out its timeout, and all would be delivered late at once).
+      if (publishError.message === 'Command timed out') this.cmdLiveness.commandTimedOut();
+      throw publishError;
+    }
+    const [storeError] = results?.[1] ?? [new Error('no reply to SET')];
+    return storeError ? { lastFrameStored: false, error: storeError } : { lastFrameStored: true };
   }
 
   async subscribe(room: string): Promise<void> {
@@ -105,6 +174,8 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.cmdLiveness.stop();
+    this.subLiveness?.stop();
     await Promise.all([quitRedis(this.cmd), quitRedis(this.sub)]);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, envField, loadConfig, z } from './index.ts';
+import { ConfigError, envField, loadConfig, redisEnvFields, z } from './index.ts';
 
 const schema = z.object({
   PORT: envField.port(8080),
@@ -38,5 +38,15 @@ describe('loadConfig', () => {
 
   it('rejects a non-redis URL', () => {
     expect(() => loadConfig(schema, { REDIS_URL: 'http://x' })).toThrow(/REDIS_URL: must be a redis/);
+  });
+});
+
+describe('redisEnvFields', () => {
+  const redis = z.object(redisEnvFields);
+  it('FRAMECAST_REDIS_COMMAND_TIMEOUT_MS defaults to 1000 ms and is checked', () => {
+    expect(loadConfig(redis, {}).config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS).toBe(1000);
+    expect(loadConfig(redis, { FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: '2500' }).config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS).toBe(2500);
+    expect(() => loadConfig(redis, { FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: '50' })).toThrow(/^FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: must be >= 200/);
+    expect(() => loadConfig(redis, { FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: '1s' })).toThrow(/^FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: must be an integer/);
   });
 });

@@ -132,3 +132,14 @@ export function httpServerOptions(c: HttpTimeoutConfig) {
     http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(headersTimeout / 4))) },
   };
 }
+
+/**
+ * Redis settings every service with a Redis connection reads (gateway, registry, capture agent).
+ * FRAMECAST_REDIS_COMMAND_TIMEOUT_MS bounds every command: past it the command fails instead of
+ * waiting on a hung Redis, and a Redis that leaves a PING unanswered that long counts as not
+ * answering (readiness turns 503 within about this plus half a second). The default is
+ * @framecast/redis's DEFAULT_REDIS_COMMAND_TIMEOUT_MS.
+ */
+export const redisEnvFields = {
+  FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: intText(200, 60_000).default(1_000),
+};

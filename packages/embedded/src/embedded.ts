@@ -2,9 +2,12 @@ import { MemoryBroker, MemoryFrameBus, RedisFrameBus, type FrameBus } from '@fra
 import { loadConfig, type Env } from '@framecast/config';
 import { loadAgentConfig, startCaptureAgent, startRegistryHeartbeat } from '@framecast/capture-agent';
 import { buildGateway, embeddedGatewayEnvSchema, type Gateway } from '@framecast/gateway';
+import { packageVersion } from '@framecast/lifecycle';
 import { createLogger, type Logger } from '@framecast/logging';
 import { checkRegistryConfig, createAgentKey, createRegistry, embeddedRegistryEnvSchema, type Registry, type RegistryConfig } from '@framecast/registry';
 import { requireWhenAuthOn } from '@framecast/viewer-tokens';
+
+export const EMBEDDED_VERSION = packageVersion(new URL('../package.json', import.meta.url));
 
 export interface Embedded {
   gateway: Gateway;
@@ -57,7 +60,8 @@ export async function startEmbedded(cfg: EmbeddedConfig): Promise<Embedded> {
 
   const redisUrl = cfg.gateway.REDIS_URL;
   const broker = new MemoryBroker();
-  const makeBus = (name: string): FrameBus => (redisUrl ? new RedisFrameBus({ url: redisUrl, connectionName: name }) : new MemoryFrameBus(broker));
+  const commandTimeoutMs = cfg.gateway.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS;
+  const makeBus = (name: string): FrameBus => (redisUrl ? new RedisFrameBus({ url: redisUrl, connectionName: name, commandTimeoutMs }) : new MemoryFrameBus(broker));
   const gatewayBus = makeBus('framecast-embedded-gateway');
   const agentBus = makeBus('framecast-embedded-agent');
 
@@ -67,6 +71,7 @@ export async function startEmbedded(cfg: EmbeddedConfig): Promise<Embedded> {
     bus: gatewayBus,
     logger: logger.child({ component: 'gateway' }),
     control: { publicRooms: registry.store, presence: registry.store },
+    health: { service: 'embedded', version: EMBEDDED_VERSION },
   });
   await gateway.app.register(registry.api, { prefix: '/api' });
   const { port } = await gateway.listen();

@@ -43,3 +43,5 @@ export function handleShutdownSignals(opts: ShutdownOptions): void {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
+
+export { healthBody, packageVersion, type HealthBody, type HealthIdentity, type ServiceName } from './health.ts';

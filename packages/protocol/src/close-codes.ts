@@ -24,6 +24,8 @@ export const CloseCode = {
   Unauthorized: 4401,
   /** The token is valid but does not grant this room, or the page's origin is not allowed. Permanent. */
   Forbidden: 4403,
+  /** The viewer did not answer the gateway's ping (pong) within a ping interval: its network vanished. Transient. */
+  NotResponding: 4504,
   /** The viewer stopped reading: its socket stayed full past the stall timeout. Transient. */
   Stalled: 4508,
 } as const;
@@ -54,6 +56,7 @@ export const CLOSES = {
   origin_forbidden: { code: CloseCode.Forbidden, reason: 'websocket connections from this origin are not allowed', reconnect: false },
   message_too_big: { code: CloseCode.MessageTooBig, reason: 'message too big', reconnect: false },
   stalled: { code: CloseCode.Stalled, reason: 'viewer stalled: not reading frames', reconnect: true },
+  not_responding: { code: CloseCode.NotResponding, reason: 'viewer not answering pings', reconnect: true },
   shutting_down: { code: CloseCode.ServiceRestart, reason: 'gateway restarting, reconnect', reconnect: true },
   overloaded: { code: CloseCode.TryAgainLater, reason: 'gateway at its viewer limit, try again later', reconnect: true },
   not_ready: { code: CloseCode.TryAgainLater, reason: 'room access cannot be checked yet, try again', reconnect: true },
@@ -72,6 +75,7 @@ export const CLOSE_REASONS: Record<CloseCodeValue, string> = {
   [CloseCode.InvalidRoom]: CLOSES.invalid_room.reason,
   [CloseCode.Unauthorized]: 'unauthorized',
   [CloseCode.Forbidden]: 'forbidden',
+  [CloseCode.NotResponding]: CLOSES.not_responding.reason,
   [CloseCode.Stalled]: CLOSES.stalled.reason,
 };
 

@@ -55,6 +55,16 @@ export const REGISTRY_KEY_TEMPLATES = {
   agentKeysByHash: '{framecast}:agent-keys:by-hash',
   /** string: failed admin/agent key checks from one client address in the current window (expires with it) */
   authFailures: '{framecast}:auth-failures:<kind>:<address>',
+  /**
+   * string: exists while some registry replica reaches Redis; every replica refreshes it with a
+   * short PX, so its absence (judged by Redis' own clock) means no replica could take heartbeats
+   */
+  registryListening: '{framecast}:registry:listening',
+  /**
+   * string: exists for one agent timeout after the registry came back from such an absence (or
+   * started for the first time); while it does, the sweep expires no camera (see sweep.lua)
+   */
+  registryResumed: '{framecast}:registry:resumed',
 } as const;
 
 export type RegistryKeyName = keyof typeof REGISTRY_KEY_TEMPLATES;
@@ -104,6 +114,8 @@ export const registryKeys = {
   agentKeys: () => T.agentKeys,
   agentKeysByHash: () => T.agentKeysByHash,
   authFailures: (kind: string, address: string) => T.authFailures.replace('<kind>', authKind(kind)).replace('<address>', clientAddress(address)),
+  registryListening: () => T.registryListening,
+  registryResumed: () => T.registryResumed,
 } satisfies Record<RegistryKeyName, (...args: string[]) => string>;
 
 function authKind(kind: string): string {

@@ -39,4 +39,5 @@ export const scripts = {
   sweep: new LuaScript('sweep'),
   rooms: new LuaScript('rooms'),
   webhooks: new LuaScript('webhooks'),
+  listening: new LuaScript('listening'),
 };

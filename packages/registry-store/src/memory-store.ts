@@ -143,7 +143,7 @@ export class MemoryRegistryStore implements RegistryStore {
   }
 
   async sweep(now: number, liveness: Liveness): Promise<SweepResult> {
-    const result: SweepResult = { camerasExpired: 0, roomsOffline: [], gatewaysExpired: [], viewersExpired: 0 };
+    const result: SweepResult = { cameraGrace: false, graceBegan: false, camerasExpired: 0, roomsOffline: [], gatewaysExpired: [], viewersExpired: 0 };
     for (const [room, byAgent] of this.cameras) {
       for (const [agent, status] of byAgent) {
         if (status.reportedAt > now - liveness.agentTimeoutMs) continue;
@@ -169,6 +169,10 @@ export class MemoryRegistryStore implements RegistryStore {
       else this.historyByRoom.set(room, kept);
     }
     return result;
+  }
+
+  async noteListening(): Promise<boolean> {
+    return false;
   }
 
   async publicRooms(): Promise<Set<string>> {

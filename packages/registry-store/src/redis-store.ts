@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { cameraMember, registryKeys as keys, type CameraReport } from '@framecast/protocol';
 import { scripts } from './lua-script.ts';
-import { connectRedis, execPipeline, quitRedis } from '@framecast/redis';
+import { classifyRedisError, connectRedis, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, execPipeline, quitRedis, RedisLiveness } from '@framecast/redis';
 import { RedisAdminRecords } from './redis-admin-records.ts';
 import {
   EVENTS_MAX_LENGTH,
@@ -18,6 +18,7 @@ import {
   type SweepResult,
   type ViewerPresence,
   type Visibility,
+  registryListeningTtlMs,
 } from './types.ts';
 
 /** Most stale cameras or gateways one sweep call expires; the next sweep takes the rest. */
@@ -29,6 +30,8 @@ export interface RedisRegistryStoreOptions {
   url: string;
   /** Shown in CLIENT LIST. */
   connectionName: string;
+  /** Every command's timeout, and how long a PING may go unanswered before the store counts as unavailable. Default 1000 ms. */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -40,16 +43,37 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
   readonly kind = 'redis' as const;
   private sub: Redis | null = null;
   private readonly listeners = new Set<() => void>();
+  private readonly liveness: RedisLiveness;
+  /** The last failed connection attempt's error, until the connection is ready again. */
+  private lastConnectionError: Error | null = null;
 
   constructor(private readonly opts: RedisRegistryStoreOptions) {
-    super(connectRedis(opts.url, opts.connectionName));
+    const commandTimeout = opts.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+    super(connectRedis(opts.url, opts.connectionName, { commandTimeout }));
     // ioredis emits 'error' for every failed reconnect; callers watch `connection` state events.
-    this.redis.on('error', () => {});
+    this.redis.on('error', (err: Error) => (this.lastConnectionError = err));
+    this.redis.on('ready', () => (this.lastConnectionError = null));
+    // A hung Redis keeps the connection 'ready'; the watchdog notices it stop answering.
+    this.liveness = new RedisLiveness(this.redis, { timeoutMs: commandTimeout });
   }
 
-  /** The command connection, for readiness checks and state events. */
+  /** The command connection, for state events. */
   get connection(): Redis {
     return this.redis;
+  }
+
+  /** Connected and answering: requests can be served (readiness). */
+  available(): boolean {
+    return this.redis.status === 'ready' && this.liveness.responsive;
+  }
+
+  /** Why the store is not available, null while it is. */
+  problem(): string | null {
+    if (this.redis.status !== 'ready') {
+      const problem = classifyRedisError(this.lastConnectionError);
+      return problem ? `${problem.summary}: ${problem.detail}` : `not connected to Redis (${this.redis.status})`;
+    }
+    return this.liveness.problem();
   }
 
   async createRoom(room: RoomRecord): Promise<boolean> {
@@ -83,9 +107,16 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
 
   async roomStatus(rooms: string[], now: number, liveness: Liveness): Promise<Map<string, RoomStatus>> {
     const p = this.redis.pipeline();
+    p.exists(keys.registryResumed()).exists(keys.registryListening());
     p.zrangebyscore(keys.gateways(), `(${now - liveness.gatewayTimeoutMs}`, '+inf');
     for (const room of rooms) p.hgetall(keys.roomCameras(room)).smembers(keys.roomGateways(room));
-    const [liveGateways, ...perRoom] = await execPipeline(p);
+    const [resumed, listening, liveGateways, ...perRoom] = await execPipeline(p);
+    // In the restart grace the sweep expires no camera; reads agree with it, so a camera that
+    // streamed through a registry outage reads live at once instead of waiting for its heartbeat.
+    // A lapsed listening mark means the grace is about to begin (the first sweep or mark after a
+    // return starts it): the same answer already.
+    const grace = resumed === 1 || listening === 0;
+    const cameraCutoff = grace ? -Infinity : now - liveness.agentTimeoutMs;
     const alive = new Set(liveGateways as string[]);
     const counts = this.redis.pipeline();
     const asked: Array<[string, string]> = [];
@@ -101,7 +132,7 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
     rooms.forEach((room, i) => {
       const cameras = Object.values(perRoom[2 * i] as Record<string, string>)
         .map((json) => JSON.parse(json) as CameraStatus)
-        .filter((c) => c.reportedAt > now - liveness.agentTimeoutMs)
+        .filter((c) => c.reportedAt > cameraCutoff)
         .sort((a, b) => a.agentId.localeCompare(b.agentId));
       out.set(room, { live: cameras.length > 0, cameras, viewers: { total: 0, byGateway: {} } });
     });
@@ -181,15 +212,22 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
   }
 
   async sweep(now: number, liveness: Liveness): Promise<SweepResult> {
-    const [cams, offline, gone, viewers] = (await scripts.sweep.run(this.redis, [keys.cameras(), keys.gateways()], [
+    const [cams, offline, gone, viewers, grace, returned] = (await scripts.sweep.run(this.redis, [keys.cameras(), keys.gateways()], [
       now,
       now - liveness.agentTimeoutMs,
       now - liveness.gatewayTimeoutMs,
       HISTORY_MAX_AGE_MS,
       EVENTS_MAX_LENGTH,
       SWEEP_BATCH,
-    ])) as [number, string[], string[], number];
-    return { camerasExpired: cams, roomsOffline: offline, gatewaysExpired: gone, viewersExpired: viewers };
+      registryListeningTtlMs(liveness.agentTimeoutMs),
+      liveness.agentTimeoutMs,
+    ])) as [number, string[], string[], number, number, number];
+    return { cameraGrace: grace === 1, graceBegan: returned === 1, camerasExpired: cams, roomsOffline: offline, gatewaysExpired: gone, viewersExpired: viewers };
+  }
+
+  async noteListening(now: number, liveness: Liveness): Promise<boolean> {
+    const began = await scripts.listening.run(this.redis, [keys.registryListening()], [now, registryListeningTtlMs(liveness.agentTimeoutMs), liveness.agentTimeoutMs]);
+    return began === 1;
   }
 
   async publicRooms(): Promise<Set<string>> {
@@ -218,6 +256,7 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
   }
 
   async close(): Promise<void> {
+    this.liveness.stop();
     await Promise.all([quitRedis(this.redis), quitRedis(this.sub)]);
   }
 }

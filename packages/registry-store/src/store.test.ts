@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { registryKeys, type CameraReport } from '@framecast/protocol';
-import { startTestRedis, type TestRedis } from '@framecast/testing';
+import { startTestRedis, waitFor, type TestRedis } from '@framecast/testing';
 import { MemoryRegistryStore } from './memory-store.ts';
 import { RedisRegistryStore } from './redis-store.ts';
 import type { RegistryStore } from './types.ts';
@@ -33,6 +33,17 @@ const camera = (room: string, fps = 15): CameraReport => ({
 });
 const room = (name: string, visibility: 'public' | 'private' = 'public') => ({ name, title: name, description: '', visibility, createdAt: 1, updatedAt: 1 });
 
+/**
+ * These tests drive the stores with made-up clocks; the Redis store's restart grace runs on Redis'
+ * real clock. Start them as a registry that has been listening all along (no grace), and keep it
+ * listening (a registry replica refreshes the mark every quarter of its TTL).
+ */
+async function listeningAllAlong(store: RegistryStore): Promise<void> {
+  await store.noteListening(Date.now(), liveness);
+  await admin.del(registryKeys.registryResumed());
+  await admin.pexpire(registryKeys.registryListening(), 600_000);
+}
+
 const stores: Array<[string, () => RegistryStore]> = [
   ['memory', () => new MemoryRegistryStore()],
   ['redis', () => new RedisRegistryStore({ url: redis.url, connectionName: 'store-test' })],
@@ -43,7 +54,10 @@ describe.each(stores)('%s registry store', (kind, make) => {
   beforeEach(async () => {
     if (kind === 'redis') await admin.flushall();
     store = make();
-    if (store instanceof RedisRegistryStore) await new Promise((r) => store instanceof RedisRegistryStore && store.connection.once('ready', r));
+    if (store instanceof RedisRegistryStore) {
+      await new Promise((r) => store instanceof RedisRegistryStore && store.connection.once('ready', r));
+      await listeningAllAlong(store);
+    }
     return () => store.close();
   });
 
@@ -135,5 +149,51 @@ describe.each(stores)('%s registry store', (kind, make) => {
     expect(log[0]!.attempt).toBe(204);
     expect(await store.deleteWebhook('w1')).toBe(true);
     if (kind === 'redis') expect(await admin.exists(registryKeys.viewerEventsWanted())).toBe(0);
+  });
+});
+
+describe('redis registry store after the registry was away', () => {
+  const short = { agentTimeoutMs: 1_000, gatewayTimeoutMs: 1_000 };
+  let store: RedisRegistryStore;
+  beforeEach(async () => {
+    await admin.flushall();
+    store = new RedisRegistryStore({ url: redis.url, connectionName: 'store-test-grace' });
+    await new Promise((r) => store.connection.once('ready', r));
+    return () => store.close();
+  });
+
+  it('begins a grace on the first start and whenever no replica marked itself listening', async () => {
+    expect(await store.noteListening(Date.now(), short)).toBe(true); // first start
+    expect(await store.noteListening(Date.now(), short)).toBe(false);
+    // The mark expires on Redis' clock after registryListeningTtlMs (1 s here) without a refresh.
+    expect(await admin.pttl(registryKeys.registryListening())).toBeGreaterThan(500);
+    expect(await admin.pttl(registryKeys.registryResumed())).toBeGreaterThan(500);
+    await admin.del(registryKeys.registryListening()); // every replica gone that long
+    expect(await store.noteListening(Date.now(), short)).toBe(true);
+  });
+
+  it('expires no camera for one agent timeout after the return, then only the silent one, once', async () => {
+    const t0 = 1_000_000;
+    await listeningAllAlong(store);
+    await store.heartbeat('a', [camera('steady')], t0);
+    await store.heartbeat('b', [camera('gone')], t0);
+    // The registry is away (its mark lapses) for longer than the agent timeout; camera b stops meanwhile.
+    await admin.del(registryKeys.registryListening());
+    const first = await store.sweep(t0 + 5_000, short);
+    expect(first).toMatchObject({ graceBegan: true, cameraGrace: true, camerasExpired: 0, roomsOffline: [] });
+    // Reads agree with the sweep: both rooms are still live, with their last figures.
+    const during = await store.roomStatus(['steady', 'gone'], t0 + 5_000, short);
+    expect([during.get('steady')!.live, during.get('gone')!.live]).toEqual([true, true]);
+    expect(await store.heartbeat('a', [camera('steady')], t0 + 5_000)).toEqual([]); // still online: no event
+    // The grace lasts one agent timeout of Redis' clock; the registry keeps marking itself meanwhile.
+    await waitFor('grace over', async () => {
+      await store.noteListening(Date.now(), short);
+      return (await admin.exists(registryKeys.registryResumed())) === 0;
+    }, 5_000);
+    const after = await store.sweep(t0 + 5_500, short);
+    expect(after).toMatchObject({ graceBegan: false, cameraGrace: false, camerasExpired: 1, roomsOffline: ['gone'] });
+    expect((await store.sweep(t0 + 5_600, short)).roomsOffline).toEqual([]);
+    const events = (await admin.xrange(registryKeys.events(), '-', '+')).map(([, f]) => `${f[1]} ${f[3]}`);
+    expect(events).toEqual(['room.online steady', 'room.online gone', 'room.offline gone']);
   });
 });

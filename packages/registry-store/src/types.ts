@@ -82,6 +82,15 @@ export interface Liveness {
 }
 
 export interface SweepResult {
+  /**
+   * True while the registry is in its restart grace (it was away: every replica down or cut off
+   * from Redis, or this is the first start): no camera is expired until one agent timeout has
+   * passed since its return, so cameras that streamed throughout are not taken offline for
+   * heartbeats nobody could receive.
+   */
+  cameraGrace: boolean;
+  /** This sweep found the registry had been away and began that grace (else a replica's noteListening did). */
+  graceBegan: boolean;
   camerasExpired: number;
   roomsOffline: string[];
   gatewaysExpired: string[];
@@ -157,6 +166,14 @@ export interface RegistryStore extends PresenceWriter, PublicRoomSource {
   history(room: string, since: number): Promise<HistoryEntry[]>;
   /** Expires cameras and gateways; every transition happens in exactly one sweep, whoever runs it. */
   sweep(now: number, liveness: Liveness): Promise<SweepResult>;
+  /**
+   * A registry replica says it is listening; every replica calls this every
+   * `registryListeningTtlMs(agentTimeoutMs) / 4`. Returns true when no replica had said so for
+   * longer than that TTL (the registry was away, or this is the first start): the restart grace
+   * begins (see SweepResult.cameraGrace). The memory store lives and dies with its process and
+   * never has such a gap: always false.
+   */
+  noteListening(now: number, liveness: Liveness): Promise<boolean>;
 
   putAgentKey(key: AgentKeyRecord): Promise<void>;
   agentKeyByHash(sha256: string): Promise<AgentKeyRecord | null>;
@@ -171,6 +188,17 @@ export interface RegistryStore extends PresenceWriter, PublicRoomSource {
   deliveries(webhookId: string, limit: number): Promise<DeliveryRecord[]>;
 
   close(): Promise<void>;
+}
+
+/**
+ * How long the registry may go without any replica saying it is listening before it counts as
+ * having been away: a third of the agent timeout, 1–5 s. Shorter absences go unnoticed, which is
+ * harmless while they plus one heartbeat interval stay under the agent timeout; a replica stalled
+ * this long (a long GC pause) starts a grace it did not need, which only delays the expiry of
+ * cameras already silent by up to one agent timeout.
+ */
+export function registryListeningTtlMs(agentTimeoutMs: number): number {
+  return Math.min(5_000, Math.max(1_000, Math.round(agentTimeoutMs / 3)));
 }
 
 /** How far back a room's join/leave history goes. */

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { freePort, sleep, waitFor } from './ports.ts';
 
@@ -10,6 +11,13 @@ export interface TestRedis {
   controllable: boolean;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP): its connections stay open and nothing answers, like a hung or
+   * swapping Redis. Only for a private redis-server.
+   */
+  pause(): Promise<void>;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,6 +40,8 @@ export async function startTestRedis(opts: TestRedisOptions = {}): Promise<TestR
       controllable: false,
       stop: () => Promise.reject(new Error('cannot stop the external Redis given by REDIS_URL')),
       start: () => Promise.reject(new Error('cannot start the external Redis given by REDIS_URL')),
+      pause: () => Promise.reject(new Error('cannot pause the external Redis given by REDIS_URL')),
+      resume: () => Promise.reject(new Error('cannot resume the external Redis given by REDIS_URL')),
       close: async () => {},
     };
   }
@@ -73,8 +83,16 @@ async function startRedisServer(): Promise<TestRedis> {
     // The port must be closed before the test goes on to measure the outage.
     await waitFor('redis port to close', async () => !(await ping(port)), 5_000);
   };
+  const signal = async (sig: 'SIGSTOP' | 'SIGCONT') => {
+    if (!proc) throw new Error(`redis-server on port ${port} is not running`);
+    proc.kill(sig);
+    // A stopped process still has its port open but answers nothing; wait until that is so.
+    await waitFor(`redis-server ${sig === 'SIGSTOP' ? 'stopped' : 'running'}`, () => processState(proc!.pid!) === (sig === 'SIGSTOP' ? 'T' : 'running'), 5_000, 5);
+  };
+  const pause = () => signal('SIGSTOP');
+  const resume = () => signal('SIGCONT');
   await start();
-  return { url: `redis://127.0.0.1:${port}`, source: 'redis-server', controllable: true, start, stop, close: stop };
+  return { url: `redis://127.0.0.1:${port}`, source: 'redis-server', controllable: true, start, stop, pause, resume, close: stop };
 }
 
 async function startRedisContainer(): Promise<TestRedis | null> {
@@ -104,6 +122,8 @@ async function startRedisContainer(): Promise<TestRedis | null> {
         await container.restart();
         running = true;
       },
+      pause: () => Promise.reject(new Error('pausing a container Redis is not supported: install redis-server')),
+      resume: () => Promise.reject(new Error('pausing a container Redis is not supported: install redis-server')),
       close: async () => {
         await container.stop();
       },
@@ -112,6 +132,16 @@ async function startRedisContainer(): Promise<TestRedis | null> {
     // "Could not find a working container runtime strategy": no engine here.
     if (/container runtime strategy/i.test(String(err))) return null;
     throw err;
+  }
+}
+
+/** 'T' for a stopped process, 'running' for any other live state (from /proc/<pid>/stat). */
+function processState(pid: number): 'T' | 'running' | 'gone' {
+  try {
+    const state = /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    return state === 'T' ? 'T' : state === undefined || state === 'Z' ? 'gone' : 'running';
+  } catch {
+    return 'gone';
   }
 }
 

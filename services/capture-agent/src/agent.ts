@@ -19,11 +19,17 @@ export interface CaptureAgentStats {
   cameras: CameraStats[];
 }
 
-/** What /healthz answers: healthy while the bus is up and every camera streams. */
+/**
+ * What /healthz answers: healthy while the bus is up and every camera streams. `busProblem` says
+ * why the bus is down (a refused password, a Redis that stopped answering); `warnings` name what
+ * degrades without stopping the video (last-frame SETs refused by a full Redis).
+ */
 export interface AgentHealth {
   ok: boolean;
   busUp: boolean;
-  cameras: Array<Pick<CameraStats, 'camera' | 'room' | 'source' | 'state' | 'mode' | 'fps' | 'lastFrameAgeMs' | 'lastError' | 'restarts'>>;
+  busProblem: string | null;
+  warnings: string[];
+  cameras: Array<Pick<CameraStats, 'camera' | 'room' | 'source' | 'state' | 'mode' | 'fps' | 'lastFrameAgeMs' | 'lastError' | 'restarts' | 'lastFrameStoreProblem'>>;
 }
 
 export interface CaptureAgent {
@@ -68,7 +74,7 @@ export async function startCaptureAgent({ config, bus, logger, register }: Captu
     stats,
     health() {
       const s = stats();
-      const cameras = s.cameras.map(({ camera, room, source, state, mode, fps, lastFrameAgeMs, lastError, restarts }) => ({
+      const cameras = s.cameras.map(({ camera, room, source, state, mode, fps, lastFrameAgeMs, lastError, restarts, lastFrameStoreProblem }) => ({
         camera,
         room,
         source,
@@ -78,8 +84,10 @@ export async function startCaptureAgent({ config, bus, logger, register }: Captu
         lastFrameAgeMs,
         lastError,
         restarts,
+        lastFrameStoreProblem,
       }));
-      return { ok: s.busUp && cameras.every((c) => c.state === 'streaming'), busUp: s.busUp, cameras };
+      const warnings = cameras.flatMap((c) => (c.lastFrameStoreProblem ? [`camera ${c.camera}: last-frame store failing: ${c.lastFrameStoreProblem}`] : []));
+      return { ok: s.busUp && cameras.every((c) => c.state === 'streaming'), busUp: s.busUp, busProblem: bus.problem(), warnings, cameras };
     },
   };
 }

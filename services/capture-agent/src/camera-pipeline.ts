@@ -4,7 +4,7 @@ import { assertRoomName, nowMicros } from '@framecast/protocol';
 import type { CameraConfig } from './camera-config.ts';
 import type { SourceKind } from './source-url.ts';
 import { FrameRateLimiter } from './frame-rate-limiter.ts';
-import { FramePublisher, type DropReason as PublishDropReason, type PublisherStats } from './publisher.ts';
+import { FramePublisher, type DropReason as PublishDropReason, type LastFrameStoreFailure, type PublisherStats } from './publisher.ts';
 import type { DeliveryMode, InputInfo, SourceDropReason } from './sources/frame-source.ts';
 import { runStarter, type SourceRuntime } from './sources/run-factory.ts';
 import { SourceSupervisor, type RestartReason, type SourceState } from './sources/supervisor.ts';
@@ -32,6 +32,10 @@ export interface CameraStats {
   /** Every frame that was not published, by reason (source, rate cap and publisher together). */
   dropped: Record<FrameDropReason, number>;
   publishFailures: number;
+  /** Published frames whose last-frame SET failed, by reason (not drops: viewers got them). */
+  lastFrameStoreFailures: Partial<Record<LastFrameStoreFailure, number>>;
+  /** While the last-frame SETs fail, why; null while they work. */
+  lastFrameStoreProblem: string | null;
   pending: number;
   busUp: boolean;
   nextSequence: number;
@@ -134,6 +138,8 @@ export class CameraPipeline {
       published: p.published,
       dropped: { ...p.dropped, ...this.sourceDrops },
       publishFailures: p.publishFailures,
+      lastFrameStoreFailures: p.lastFrameStoreFailures,
+      lastFrameStoreProblem: p.lastFrameStoreProblem,
       pending: p.pending,
       busUp: p.busUp,
       nextSequence: p.nextSequence,

@@ -23,6 +23,7 @@ export const FLAG_ENV = {
   'stats-interval-ms': 'FRAMECAST_STATS_INTERVAL_MS',
   'shutdown-timeout-ms': 'FRAMECAST_SHUTDOWN_TIMEOUT_MS',
   'redis-url': 'REDIS_URL',
+  'redis-command-timeout-ms': 'FRAMECAST_REDIS_COMMAND_TIMEOUT_MS',
   'registry-url': 'FRAMECAST_REGISTRY_URL',
   'agent-id': 'FRAMECAST_AGENT_ID',
   'heartbeat-interval-ms': 'FRAMECAST_HEARTBEAT_INTERVAL_MS',
@@ -58,6 +59,7 @@ variable shown; the option wins.
   --stats-interval-ms MS      FRAMECAST_STATS_INTERVAL_MS    per-camera stats log interval, 0 = off (default 60000)
   --shutdown-timeout-ms MS    FRAMECAST_SHUTDOWN_TIMEOUT_MS  hard deadline for a graceful stop (default 5000)
   --redis-url URL             REDIS_URL                      redis:// or rediss:// URL (required, except for probe)
+  --redis-command-timeout-ms MS  FRAMECAST_REDIS_COMMAND_TIMEOUT_MS  a publish or PING unanswered this long = Redis hung (default 1000)
   --registry-url URL          FRAMECAST_REGISTRY_URL         registry base URL for heartbeats (default: none, no heartbeats)
   --agent-id ID               FRAMECAST_AGENT_ID             this agent's id in the registry (default: host name)
   --heartbeat-interval-ms MS  FRAMECAST_HEARTBEAT_INTERVAL_MS  heartbeat period (default 5000)

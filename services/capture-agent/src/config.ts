@@ -1,4 +1,4 @@
-import { ConfigError, envField, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
+import { ConfigError, envField, loadConfig, redisEnvFields, z, type Env, type LoadedConfig } from '@framecast/config';
 import { isValidRoomName, ROOM_NAME_RULE } from '@framecast/protocol';
 import { checkHeartbeatConfig, heartbeatEnvFields } from './registry/heartbeat-config.ts';
 import { camerasFromFile, LIMITS, resolveCamera, sizeText, sourceText, type CameraConfig, type CameraDefaults } from './camera-config.ts';
@@ -53,6 +53,8 @@ export const agentEnvSchema = z.object({
   /** Graceful shutdown deadline: the sources stopped, the bus closed, then exit regardless. */
   FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 60_000, 5_000),
   REDIS_URL: envField.redisUrl(),
+  /** FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: a publish or PING unanswered this long means Redis is hung (the bus goes down, the newest frame is kept). */
+  ...redisEnvFields,
   LOG_LEVEL: envField.logLevel(),
   /** Registry heartbeats (optional): FRAMECAST_REGISTRY_URL, FRAMECAST_AGENT_KEY, FRAMECAST_AGENT_ID, FRAMECAST_HEARTBEAT_INTERVAL_MS, FRAMECAST_AUTH. */
   ...heartbeatEnvFields,

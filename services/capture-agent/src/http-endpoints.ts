@@ -1,7 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { healthBody } from '@framecast/lifecycle';
 import type { Logger } from '@framecast/logging';
 import type { CaptureAgent } from './agent.ts';
+import { AGENT_VERSION } from './registry/index.ts';
 
 export interface AgentEndpoints {
   port: number;
@@ -11,8 +13,9 @@ export interface AgentEndpoints {
 /**
  * GET /metrics (Prometheus text) and GET /healthz on a small node:http server: the agent serves
  * nothing else, so a web framework would only add weight on the camera box. /healthz answers
- * 200 while Redis is connected and every camera streams, 503 otherwise; the JSON body says which
- * camera is down and why, so a monitor's alert can carry the cause.
+ * 200 while Redis is connected and every camera streams, 503 otherwise; the JSON body (the shape
+ * every service's /healthz has, status "ok" or "failing") says which camera is down and why, so a
+ * monitor's alert can carry the cause.
  */
 export function startAgentEndpoints(agent: CaptureAgent, opts: { host: string; port: number; logger: Logger }): Promise<AgentEndpoints> {
   const server: Server = createServer((req, res) => {
@@ -33,8 +36,10 @@ export function startAgentEndpoints(agent: CaptureAgent, opts: { host: string; p
       return;
     }
     if (path === '/healthz') {
-      const health = agent.health();
-      res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(health));
+      // The body every framecast service answers with (@framecast/lifecycle healthBody), 503 "failing" while a camera or the bus is down.
+      const { ok, ...details } = agent.health();
+      const body = healthBody({ service: 'capture-agent', version: AGENT_VERSION }, ok ? 'ok' : 'failing', details);
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');

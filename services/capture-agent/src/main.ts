@@ -1,4 +1,4 @@
-import { RedisFrameBus } from '@framecast/bus';
+import { RedisFrameBus, RedisProblemLog } from '@framecast/bus';
 import { configOrExit } from '@framecast/config';
 import { handleShutdownSignals } from '@framecast/lifecycle';
 import { createLogger } from '@framecast/logging';
@@ -10,6 +10,12 @@ import { formatProbeReport, probeCameras } from './probe.ts';
 import { startRegistryHeartbeat } from './registry/index.ts';
 
 const NAME = 'framecast-agent';
+
+/** What to check when Redis refuses the agent, in the words of the agent-key setup (README, "Auth model"). */
+const AGENT_REDIS_HINTS = {
+  auth: "check REDIS_URL's user and password: with an agent key, the user framecast-agent-<key id> must exist on Redis (the key's ACL line) and the password is the key",
+  noperm: "the agent's Redis user may not do this: its ACL line (from POST /api/agent-keys) must cover every room this agent publishes",
+};
 
 function parseOrExit() {
   try {
@@ -47,9 +53,15 @@ async function run(config: AgentConfig): Promise<void> {
 
   // The schema requires REDIS_URL for the CLI, so it is set here.
   // No INFO ready check: the agent's Redis user (the registry's ACL line) may only publish its rooms.
-  const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: NAME, readyCheck: false });
-  // ioredis reports each failed reconnect attempt; the publishers log the down/up transitions.
-  bus.on('connectionError', (err: Error) => logger.debug({ err: err.message }, 'redis connection error'));
+  const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: NAME, readyCheck: false, commandTimeoutMs: config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS });
+  // ioredis reports each failed reconnect attempt; the publishers log the down/up transitions, and
+  // the cause (a refused password, say) is logged once per episode, not once per retry.
+  const redisProblems = new RedisProblemLog(logger, { what: 'frame bus', hints: AGENT_REDIS_HINTS });
+  bus.on('connectionError', (err: Error) => {
+    logger.debug({ err: err.message }, 'redis connection error');
+    redisProblems.report(err);
+  });
+  bus.on('ready', () => redisProblems.clear());
   const agent = await startCaptureAgent({ config, bus, logger });
   // Heartbeats with stats to the registry (when FRAMECAST_REGISTRY_URL is set); never on the frame path.
   const heartbeat = startRegistryHeartbeat(config, agent, logger);

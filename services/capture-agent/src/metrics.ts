@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { REDIS_PROBLEM_REASONS } from '@framecast/bus';
 import { FRAME_DROP_REASONS, type CameraStats } from './camera-pipeline.ts';
 import { RESTART_REASONS } from './sources/supervisor.ts';
 
@@ -53,6 +54,17 @@ export class AgentMetrics {
       ['camera', 'reason'],
       (c, s) => {
         for (const reason of FRAME_DROP_REASONS) c.inc({ camera: s.camera, reason }, s.dropped[reason]);
+      },
+    );
+    mirror(
+      'framecast_agent_last_frame_store_failures_total',
+      'Published frames (viewers got them) whose last-frame SET failed, by reason: oom (Redis at maxmemory), readonly, noperm, timeout, …; not drops, the bus stays up',
+      ['camera', 'reason'],
+      (c, s) => {
+        for (const reason of [...REDIS_PROBLEM_REASONS, 'other'] as const) {
+          const n = s.lastFrameStoreFailures[reason];
+          if (n) c.inc({ camera: s.camera, reason }, n);
+        }
       },
     );
     mirror(

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBroker, MemoryFrameBus, RedisFrameBus } from '@framecast/bus';
@@ -153,6 +154,54 @@ describe('FramePublisher while Redis is down', () => {
     } finally {
       await pub.close();
       await bus.close();
+    }
+  });
+
+  it('a full Redis (OOM) refuses the last-frame SET but takes the PUBLISH: published, counted apart, bus up, one line each way', async () => {
+    const bus = new RedisFrameBus({ url: redis.url, connectionName: 'publisher-test-full', maxReconnectDelayMs: 200 });
+    const watcher = new RedisFrameBus({ url: redis.url, connectionName: 'publisher-test-full-viewer' });
+    const admin = new Redis(redis.url);
+    const got: Buffer[] = [];
+    watcher.onFrame((_room, env) => got.push(env));
+    const { logger, lines } = captureLogs();
+    const pub = new FramePublisher({ bus, room: 'full', lastFrameTtlMs: 60_000, logger, maxStaleMs: 5000 });
+    let feeding: NodeJS.Timeout | undefined;
+    try {
+      await watcher.subscribe('full');
+      await waitFor('buses ready', () => bus.isReady() && watcher.isReady());
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      await admin.config('SET', 'maxmemory', '1'); // far below what Redis uses: every write refused
+      for (let i = 0; i < 5; i++) {
+        pub.offer(frame());
+        await waitFor('published', () => pub.stats().published === i + 1);
+      }
+      await waitFor('frames delivered', () => got.length === 5);
+      expect(pub.stats()).toMatchObject({
+        published: 5,
+        busUp: true,
+        dropped: { superseded: 0, bus_down: 0, stale: 0 },
+        publishFailures: 0,
+        lastFrameStoreFailures: { oom: 5 },
+        lastFrameStoreProblem: expect.stringMatching(/^Redis refuses writes \(OOM/),
+      });
+      expect(await bus.lastFrame('full')).toBeNull();
+      const failing = lines.filter((l) => l.msg.startsWith('last-frame store failing'));
+      expect(failing).toEqual([expect.objectContaining({ level: 50, msg: expect.stringMatching(/OOM/) })]);
+      expect(lines.filter((l) => l.msg.startsWith('frame bus down'))).toEqual([]);
+
+      // Room again: working again once the SETs have worked for LAST_FRAME_STORE_RECOVERY_MS.
+      await admin.config('SET', 'maxmemory', '0');
+      feeding = setInterval(() => pub.offer(frame()), 50);
+      await waitFor('working again', () => lines.some((l) => l.msg === 'last-frame store working again'), 5000);
+      expect(pub.stats()).toMatchObject({ lastFrameStoreFailures: { oom: 5 }, lastFrameStoreProblem: null, busUp: true });
+      expect(await bus.lastFrame('full')).not.toBeNull();
+      expect(lines.filter((l) => l.msg.startsWith('last-frame store failing'))).toHaveLength(1);
+    } finally {
+      clearInterval(feeding);
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+      await pub.close();
+      await Promise.all([bus.close(), watcher.close()]);
     }
   });
 

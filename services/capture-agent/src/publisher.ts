@@ -1,4 +1,4 @@
-import type { FrameBus } from '@framecast/bus';
+import { classifyRedisError, type FrameBus, type PublishResult, type RedisProblemReason } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
 import { Codec, encodeEnvelope, nowMicros, writeHeader } from '@framecast/protocol';
 import type { CapturedFrame } from './sources/frame-source.ts';
@@ -11,12 +11,29 @@ import type { CapturedFrame } from './sources/frame-source.ts';
  */
 export type DropReason = 'superseded' | 'bus_down' | 'stale';
 
+/** Why a published frame's last-frame SET failed: a Redis problem reason, or `other`. */
+export type LastFrameStoreFailure = RedisProblemReason | 'other';
+
+/**
+ * Failing last-frame SETs count as over once they have worked this long without a failure: a Redis
+ * right at its memory limit can take one SET and refuse the next, and each flip would otherwise
+ * log a line.
+ */
+export const LAST_FRAME_STORE_RECOVERY_MS = 2000;
+
 export interface PublisherStats {
   captured: number;
   published: number;
   dropped: Record<DropReason, number>;
   /** Publishes that failed (rejected or timed out); their frame was kept or replaced, never queued. */
   publishFailures: number;
+  /**
+   * Frames that were published (viewers got them) but whose last-frame SET failed, by reason: a
+   * full Redis (OOM) refuses the SET and still takes the PUBLISH. Not drops, and not a bus outage.
+   */
+  lastFrameStoreFailures: Partial<Record<LastFrameStoreFailure, number>>;
+  /** While last-frame SETs fail: why ("Redis refuses writes (OOM: it is at maxmemory): …"); else null. */
+  lastFrameStoreProblem: string | null;
   /** 1 while a frame waits in the single slot. */
   pending: number;
   busUp: boolean;
@@ -59,7 +76,10 @@ export class FramePublisher {
     published: 0,
     publishFailures: 0,
     dropped: { superseded: 0, bus_down: 0, stale: 0 } as Record<DropReason, number>,
+    lastFrameStoreFailures: {} as Partial<Record<LastFrameStoreFailure, number>>,
   };
+  /** The current episode of failing last-frame SETs (okSince: the first SET of a working run since), null while they work. */
+  private storeFailing: { since: number; failures: number; problem: string; okSince: number | null } | null = null;
 
   constructor(private readonly opts: FramePublisherOptions) {
     opts.bus.on('ready', this.onReady);
@@ -81,6 +101,8 @@ export class FramePublisher {
       published: c.published,
       dropped: { ...c.dropped },
       publishFailures: c.publishFailures,
+      lastFrameStoreFailures: { ...c.lastFrameStoreFailures },
+      lastFrameStoreProblem: this.storeFailing?.problem ?? null,
       pending: this.slot ? 1 : 0,
       busUp: this.busUp === true,
       nextSequence: this.sequence,
@@ -143,8 +165,9 @@ export class FramePublisher {
     } else {
       envelope = encodeEnvelope(init, frame.jpeg);
     }
+    let result: PublishResult;
     try {
-      await this.publishWithTimeout(envelope);
+      result = await this.publishWithTimeout(envelope);
     } catch (err) {
       this.counters.publishFailures++;
       this.markDown(err);
@@ -157,11 +180,13 @@ export class FramePublisher {
     this.counters.published++;
     this.sequence = (this.sequence + 1) >>> 0;
     this.markUp();
+    if (result.lastFrameStored) this.storeWorks();
+    else this.storeFailed(result.error);
     this.opts.onPublished?.(frame, envelope.length);
     return true;
   }
 
-  private publishWithTimeout(envelope: Buffer): Promise<void> {
+  private publishWithTimeout(envelope: Buffer): Promise<PublishResult> {
     const { bus, room, lastFrameTtlMs, publishTimeoutMs = 2000 } = this.opts;
     const publish = bus.publish(room, envelope, lastFrameTtlMs);
     let timer: NodeJS.Timeout | undefined;
@@ -179,6 +204,38 @@ export class FramePublisher {
 
   private readonly onDown = (): void => this.markDown();
 
+  /**
+   * The frame went out but its last-frame SET failed: viewers watching got it, a viewer joining
+   * now gets no stored frame (it waits for the next one). Counted by reason; logged when the run
+   * of failures starts (at error level when an operator has to act, e.g. OOM) and when it ends.
+   */
+  private storeFailed(err: Error): void {
+    const problem = classifyRedisError(err);
+    const reason: LastFrameStoreFailure = problem?.reason ?? 'other';
+    const failures = this.counters.lastFrameStoreFailures;
+    failures[reason] = (failures[reason] ?? 0) + 1;
+    if (this.storeFailing) {
+      this.storeFailing.failures++;
+      this.storeFailing.okSince = null;
+      return;
+    }
+    this.storeFailing = { since: Date.now(), failures: 1, problem: problem ? `${problem.summary}: ${problem.detail}` : err.message, okSince: null };
+    this.opts.logger[problem?.level ?? 'warn'](
+      { room: this.opts.room, reason, err: err.message },
+      `last-frame store failing: ${problem?.summary ?? err.message}; frames still reach viewers, but a viewer joining now waits for the next frame`,
+    );
+  }
+
+  private storeWorks(): void {
+    const failing = this.storeFailing;
+    if (!failing) return;
+    const now = Date.now();
+    failing.okSince ??= now;
+    if (now - failing.okSince < LAST_FRAME_STORE_RECOVERY_MS) return;
+    this.storeFailing = null;
+    this.opts.logger.info({ room: this.opts.room, failures: failing.failures, failingForMs: failing.okSince - failing.since }, 'last-frame store working again');
+  }
+
   /** Logs the transition once, not once per frame. */
   private markDown(err?: unknown): void {
     if (this.busUp === false) return;
@@ -186,8 +243,12 @@ export class FramePublisher {
     this.busUp = false;
     this.downSince = Date.now();
     this.droppedAtDown = this.totalDropped();
-    const detail = err === undefined ? {} : { err: err instanceof Error ? err.message : String(err) };
-    if (wasUp) this.opts.logger.warn({ ...detail, room: this.opts.room }, 'frame bus down: keeping only the newest frame until it is back');
+    const problem = err === undefined ? null : classifyRedisError(err);
+    const cause = problem ? `${problem.summary}: ${problem.detail}` : (this.opts.bus.problem() ?? undefined);
+    const detail = { ...(err === undefined ? {} : { err: err instanceof Error ? err.message : String(err) }), ...(cause ? { cause } : {}) };
+    // A refusal (NOPERM on the room's channel, say) needs an operator: error level, still once.
+    const level = problem?.level === 'error' ? 'error' : wasUp ? 'warn' : 'info';
+    if (wasUp || level === 'error') this.opts.logger[level]({ ...detail, room: this.opts.room }, 'frame bus down: keeping only the newest frame until it is back');
     else this.opts.logger.info({ ...detail, room: this.opts.room }, 'waiting for the frame bus');
   }
 

@@ -84,7 +84,7 @@ it('reports a URL that answers a web page instead of video in one line, and keep
     expect(lines.slice(0, 3).map((l) => l.restartInMs)).toEqual([100, 200, 400]);
     const health = await getEndpoint(port, '/healthz');
     expect(health.status).toBe(503);
-    expect(JSON.parse(health.text)).toMatchObject({ ok: false, cameras: [{ camera: 'not-video', state: expect.stringMatching(/restarting|starting/) }] });
+    expect(JSON.parse(health.text)).toMatchObject({ status: 'failing', service: 'capture-agent', cameras: [{ camera: 'not-video', state: expect.stringMatching(/restarting|starting/) }] });
   } finally {
     await agent.stop();
     await cam.close();

@@ -67,7 +67,8 @@ cameras:
 
     const health = await getEndpoint(port, '/healthz');
     expect(health.status).toBe(503);
-    const body = JSON.parse(health.text) as { ok: boolean; cameras: Array<Record<string, unknown>> };
+    const body = JSON.parse(health.text) as { status: string; cameras: Array<Record<string, unknown>> };
+    expect(body.status).toBe('failing');
     expect(body.cameras).toEqual([
       expect.objectContaining({ camera: 'lobby', state: 'streaming', lastError: null, mode: 'encode' }),
       expect.objectContaining({ camera: 'porch', room: 'porch-cam', state: 'streaming', mode: 'passthrough' }),

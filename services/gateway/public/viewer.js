@@ -15,8 +15,25 @@ $('pick').addEventListener('submit', (e) => {
 const canvas = $('video');
 const ctx = canvas.getContext('2d');
 const MAGIC = 0x46435354; // "FCST"
-const stats = { painted: 0, skipped: 0, lastSeq: null, latencies: [] };
-window.framecastStats = stats; // read by the browser test
+// skipped = gaps (frames the gateway did not send this page) + replaced (frames the page did not paint).
+const stats = { painted: 0, skipped: 0, gaps: 0, replaced: 0, lastSeq: null, latencies: [] };
+window.framecastStats = stats; // read by the browser tests
+
+// "Skipped" counts the frames this page missed while it was receiving live frames, and only
+// those. A join used to show "skipped 1" or more: the first frame of a connection is usually the
+// room's kept frame (the live stream goes on from wherever the camera is by then), and the first
+// frames arrive while the page is still starting up and decoding its first JPEG (slow: the
+// decoder starts), so they come in a burst and replace one another before one is painted. Neither
+// is a frame the viewer missed while watching. So a stream starts with each connection and again
+// when frames come back after the room was offline (a restarted camera bursts the same way), and
+// sequence gaps count from the stream's second frame, unpainted frames from a second after its first.
+const CATCH_UP_MS = 1000;
+const newConnection = () => ({ openedAt: Date.now(), lastFrameAt: 0, lastSeq: null, streamFrames: 0, streamStartAt: 0 });
+let conn = newConnection();
+let frameGapMs = 0; // smoothed time between frames, for telling a slow camera from a stopped one
+let lastPaintedCaptureMs = 0; // capture time of the frame on the canvas
+let registryLive = null; // the registry's `live` for this room; null while unknown (not listed, no registry)
+let socket = null;
 
 function decodeHeader(buf) {
   if (buf.byteLength < 32) return null;
@@ -50,6 +67,7 @@ async function paint() {
     ctx.drawImage(bitmap, 0, 0);
     bitmap.close();
     stats.painted++;
+    lastPaintedCaptureMs = frame.captureTimeUs / 1000;
     stats.latencies.push(Date.now() - frame.captureTimeUs / 1000);
     $('seq').textContent = frame.sequence;
     $('size').textContent = `${frame.width}×${frame.height} ${(frame.payload.byteLength / 1024).toFixed(1)} KB`;
@@ -64,11 +82,74 @@ async function paint() {
 function onFrame(buf) {
   const frame = decodeHeader(buf);
   if (!frame) return;
-  if (stats.lastSeq !== null && frame.sequence > stats.lastSeq + 1) stats.skipped += frame.sequence - stats.lastSeq - 1;
-  stats.lastSeq = frame.sequence;
-  if (pending) stats.skipped++;
+  const now = Date.now();
+  const gap = conn.lastFrameAt ? now - conn.lastFrameAt : Infinity;
+  if (gap >= offlineAfterMs()) {
+    // The connection's first frame, or the first after the room was offline: a stream starts.
+    conn.streamFrames = 0;
+    conn.streamStartAt = now;
+  } else {
+    // The camera's pace (a pause long enough to count as offline is an outage, not its pace).
+    frameGapMs = frameGapMs ? 0.9 * frameGapMs + 0.1 * gap : gap;
+  }
+  conn.lastFrameAt = now;
+  conn.streamFrames++;
+  // A gap in the sequence is frames the gateway did not send us (it skips for a slow viewer).
+  // A sequence going back is a restarted camera.
+  if (conn.streamFrames > 2 && frame.sequence > conn.lastSeq + 1) {
+    stats.gaps += frame.sequence - conn.lastSeq - 1;
+    stats.skipped += frame.sequence - conn.lastSeq - 1;
+  }
+  conn.lastSeq = stats.lastSeq = frame.sequence;
+  // Latest frame wins: a frame still waiting for the decoder is replaced, so it is never painted.
+  if (pending && now - conn.streamStartAt >= CATCH_UP_MS) {
+    stats.replaced++;
+    stats.skipped++;
+  }
   pending = frame;
   void paint();
+  refreshState();
+}
+
+// What the room is doing, from what arrives: frames are the truth, the registry's `live` flag
+// (from the room list) only makes the verdict quicker. A room without a frame for a while is
+// offline: the page says so over the last frame, dimmed, instead of showing a silent black box.
+function offlineAfterMs() {
+  // 3 s, or five frame intervals of a slow camera (at most 30 s).
+  return registryLive === false ? 1500 : Math.min(30_000, Math.max(3000, 5 * frameGapMs));
+}
+
+function refreshState() {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return; // connecting, closed: set by the socket's handlers
+  const since = conn.lastFrameAt || conn.openedAt;
+  const quiet = Date.now() - since;
+  // One frame is not a stream: the first frame of a connection is usually the room's kept frame.
+  if (quiet < offlineAfterMs() && (conn.streamFrames >= 2 || (conn.streamFrames === 1 && registryLive === true))) setState('live');
+  else if (quiet < offlineAfterMs()) setState('open', 'waiting for frames');
+  else setState('offline', 'offline, waiting for the camera');
+}
+
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+function ago(ms) {
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  return s < 90 ? `${s} s ago` : s < 5400 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+}
+
+/** The message over the canvas: shown in every state but live; the last frame stays, dimmed. */
+function renderOverlay() {
+  const state = $('state').dataset.state;
+  const quietStart = state === 'open' || state === 'connecting';
+  // While a connection starts, a frame already on the canvas says enough.
+  const show = state !== 'live' && !(quietStart && stats.painted > 0);
+  $('overlay').hidden = !show;
+  canvas.classList.toggle('dim', show && stats.painted > 0);
+  if (!show) return;
+  $('overlay-title').textContent = $('state').textContent;
+  $('overlay-detail').textContent =
+    state === 'offline' ? (lastPaintedCaptureMs ? `last frame ${clock(lastPaintedCaptureMs)} (${ago(lastPaintedCaptureMs)})` : 'no frame from this camera yet') : '';
 }
 
 let lastPainted = 0;
@@ -78,14 +159,20 @@ setInterval(() => {
   const l = stats.latencies.splice(0).sort((a, b) => a - b);
   $('latency').textContent = l.length ? `${Math.round(l[Math.floor(l.length / 2)])} (p50) / ${Math.round(l[l.length - 1])} (max)` : '–';
   $('skipped').textContent = stats.skipped;
+  $('skipped').title = `${stats.gaps} not sent by the gateway (this page fell behind), ${stats.replaced} not painted (decoding fell behind)`;
+  refreshState();
+  renderOverlay();
 }, 1000);
 
 // Close codes 4000–4499 mean the request is wrong (do not retry); others reconnect with backoff.
 const shouldReconnect = (code) => !(code >= 4000 && code < 4500) && code !== 1000 && code !== 1009;
 let backoff = 250;
 function setState(state, text) {
+  const label = text ?? state;
+  if ($('state').dataset.state === state && $('state').textContent === label) return;
   $('state').dataset.state = state;
-  $('state').textContent = text ?? state;
+  $('state').textContent = label;
+  renderOverlay();
 }
 
 // The viewer token lives in the URL fragment (`#token=…`), which browsers never send to servers,
@@ -117,7 +204,6 @@ $('token-form').addEventListener('submit', (e) => {
   reconnectNow();
 });
 
-let socket = null;
 function reconnectNow() {
   if (socket) {
     socket.onclose = null;
@@ -138,14 +224,19 @@ function connect() {
   ws.onmessage = (e) => {
     if (typeof e.data !== 'string') {
       backoff = 250;
-      setState('live');
       return onFrame(e.data);
     }
     const msg = JSON.parse(e.data);
-    if (msg.type === 'hello') $('gateway').textContent = msg.server.id;
+    if (msg.type === 'hello') {
+      $('gateway').textContent = msg.server.id;
+      joined();
+    }
     if (msg.type === 'error') lastError = msg;
   };
-  ws.onopen = () => setState('open', 'waiting for frames');
+  ws.onopen = () => {
+    conn = newConnection();
+    setState('open', 'waiting for frames');
+  };
   ws.onclose = (e) => {
     if (e.code === 4401) {
       // A private room, or a token that ran out: ask for one instead of giving up silently.
@@ -164,11 +255,48 @@ connect();
 // The room list comes from the registry's API when it answers on this origin (the embedded
 // default mounts it under /api; a deployment can route /api to the registry). Without it the
 // list stays hidden and the page works as before.
+//
+// The counts include this page once the registry knows it: gateways write joins in batches
+// (FRAMECAST_PRESENCE_FLUSH_MS, 1 s by default), so the list fetched at page load, before the
+// socket even opened, said "0 watching" for the 5 s until the next poll. Now the list is fetched
+// again shortly after each join, and every second while this room still shows no viewer at all.
+const ROOMS_EVERY_MS = 5000;
+let roomsTimer = 0;
+let roomsDueAt = 0;
+let joinedAt = 0;
+let quickPolls = 0;
+/** Fetches the list in `ms`, unless a fetch is already due sooner (a join during a fetch asks for one). */
+function listRoomsIn(ms) {
+  const due = Date.now() + ms;
+  if (roomsTimer && roomsDueAt <= due) return;
+  clearTimeout(roomsTimer);
+  roomsDueAt = due;
+  roomsTimer = setTimeout(() => {
+    roomsTimer = 0;
+    void listRooms();
+  }, ms);
+}
+
+function joined() {
+  joinedAt = Date.now();
+  quickPolls = 2;
+  listRoomsIn(1200);
+}
+
 async function listRooms() {
+  let next = ROOMS_EVERY_MS;
+  if (quickPolls > 0) {
+    quickPolls--;
+    next = 1300;
+  }
   try {
     const res = await fetch('/api/rooms', { headers: { accept: 'application/json' } });
     if (!res.ok) return;
     const { rooms } = await res.json();
+    const mine = rooms.find((r) => r.name === room);
+    registryLive = mine ? mine.live : null;
+    // Watching, yet not counted: the gateway has not written this join yet.
+    if (mine && mine.viewers.total === 0 && socket?.readyState === WebSocket.OPEN && Date.now() - joinedAt < 15_000) next = Math.min(next, 1000);
     const nav = $('rooms');
     nav.replaceChildren(
       ...rooms.map((r) => {
@@ -184,9 +312,11 @@ async function listRooms() {
       }),
     );
     nav.hidden = rooms.length === 0;
+    refreshState();
   } catch {
     // No registry here: keep the list hidden.
+  } finally {
+    listRoomsIn(next);
   }
 }
 void listRooms();
-setInterval(listRooms, 5000);

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { envField, httpTimeoutEnvFields, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
+import { envField, httpTimeoutEnvFields, loadConfig, redisEnvFields, z, type Env, type LoadedConfig } from '@framecast/config';
 import { ENVELOPE_MAX_BYTES, isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
 import { authEnvFields, requireWhenAuthOn } from '@framecast/viewer-tokens';
 import { allowedOriginsField } from './auth/origins.ts';
@@ -14,6 +14,8 @@ const common = {
   FRAMECAST_MAX_BUFFERED_BYTES: envField.bytes(16 * 1024, 64 * 1024 * 1024, 512 * 1024),
   /** A viewer whose socket stays over the bound this long is closed with 4508. */
   FRAMECAST_STALL_TIMEOUT_MS: envField.ms(100, 600_000, 10_000),
+  /** Every viewer is pinged this often; one that has not answered (pong) by the next ping is closed with 4504. */
+  FRAMECAST_PING_INTERVAL_MS: envField.ms(100, 300_000, 30_000),
   /** How long a room stays subscribed after its last local viewer leaves (quick rejoins are free). */
   FRAMECAST_SUBSCRIBE_LINGER_MS: envField.ms(0, 600_000, 3_000),
   /** Envelopes larger than this from the bus are dropped and counted. */
@@ -36,6 +38,8 @@ const common = {
   FRAMECAST_ALLOWED_ORIGINS: allowedOriginsField,
   /** Headers, request and keep-alive timeouts of the HTTP server (slow clients are cut). */
   ...httpTimeoutEnvFields,
+  /** FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: every Redis command's timeout; a PING unanswered this long turns /readyz 503. */
+  ...redisEnvFields,
 };
 
 /** The standalone gateway: Redis is required, it has no other source of frames. */

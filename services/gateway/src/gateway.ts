@@ -1,6 +1,7 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { FrameBus } from '@framecast/bus';
 import { httpServerOptions } from '@framecast/config';
+import { packageVersion, type HealthIdentity } from '@framecast/lifecycle';
 import type { Logger } from '@framecast/logging';
 import type { GatewayConfig } from './config.ts';
 import { startControlPlane, type GatewayControl } from './control-plane.ts';
@@ -10,7 +11,7 @@ import { registerOpsRoutes } from './routes/ops.ts';
 import { registerViewerPage } from './routes/viewer-page.ts';
 import { registerViewerUpgrades } from './routes/viewer-upgrade.ts';
 
-export const GATEWAY_VERSION = '0.1.0';
+export const GATEWAY_VERSION = packageVersion(new URL('../package.json', import.meta.url));
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -19,6 +20,8 @@ export interface GatewayOptions {
   metrics?: GatewayMetrics;
   /** Room privacy and presence (the registry's store). Without it presence is off and, with auth on, every room needs a token. */
   control?: GatewayControl;
+  /** Who answers /healthz: the gateway (default) or the embedded runner that hosts it. */
+  health?: HealthIdentity;
 }
 
 export interface Gateway {
@@ -47,7 +50,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   });
   bus.on('down', () => {
     metrics.busUp.set(0);
-    logger.warn({ bus: bus.kind }, 'bus connection lost; reconnecting');
+    // Lost, or connected but no longer answering (a hung Redis): viewers stay, frames resume when it is back.
+    logger.warn({ bus: bus.kind, problem: bus.problem() }, 'bus down; recovering');
   });
   bus.on('reconnecting', () => metrics.busReconnects.inc());
 
@@ -60,7 +64,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     // request, so the request timeout does not end it. See FRAMECAST_HTTP_*_TIMEOUT_MS.
     ...httpServerOptions(config),
   });
-  registerOpsRoutes(app, hub, controlPlane.auth);
+  registerOpsRoutes(app, hub, controlPlane.auth, { ...(opts.health ?? { service: 'gateway', version: GATEWAY_VERSION }), id: config.FRAMECAST_GATEWAY_ID });
   const wss = registerViewerUpgrades(app, hub, controlPlane);
   registerViewerPage(app);
 

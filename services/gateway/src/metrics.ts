@@ -52,7 +52,8 @@ export class GatewayMetrics {
     this.roomsSubscribed = new Gauge({ name: 'framecast_gateway_rooms_subscribed', help: 'Rooms this gateway is subscribed to on the bus', registers });
     this.viewersClosed = new Counter({
       name: 'framecast_gateway_viewers_closed_total',
-      help: 'Viewer connections closed by the gateway, by websocket close code',
+      help:
+        'Viewer connections closed, each counted once, by websocket close code: the gateway decided (4504 not answering pings, 4508 stalled, 1012, 4401, ...), ws refused a frame (1009 message too big, 1002 protocol error, 1007, 1008) or the client closed (1000, 1001, 1005, 1006 connection cut; other client codes as other)',
       labelNames: ['code'],
       registers,
     });

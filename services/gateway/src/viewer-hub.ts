@@ -6,10 +6,17 @@ import type { GatewayConfig } from './config.ts';
 import { RoomSubscriptions } from './fanout/room-subscriptions.ts';
 import { Viewer, socketOf } from './fanout/viewer.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { closeCodeLabel, libraryCloseCode } from './viewer-closes.ts';
 import { ANONYMOUS, type ViewerIdentity, type ViewerLifecycleListener } from './presence/viewer-listener.ts';
 
 /** A closing viewer that does not finish the close handshake in this time is cut off. */
 const CLOSE_HANDSHAKE_MS = 2_000;
+/**
+ * Viewers are pinged in this many slices, one slice every 1/PING_SLICES of the ping interval:
+ * each ping is a socket write (a syscall, like a frame: 10–20 µs on a busy 2-core box), and
+ * 20 000 of them at once would hold up every room's frames for a few hundred milliseconds.
+ */
+const PING_SLICES = 8;
 
 /** All viewers of this gateway and the rooms they watch. */
 export class ViewerHub {
@@ -19,6 +26,11 @@ export class ViewerHub {
   draining = false;
   /** Told once per viewer join and leave (presence, auth bookkeeping); never per frame. */
   readonly viewerListeners: ViewerLifecycleListener[] = [];
+  /** One timer for all viewers: pings them and closes those that did not answer the last ping. */
+  private readonly pingTimer: NodeJS.Timeout;
+  /** The viewers by ping slice (id modulo PING_SLICES); the timer takes the next slice each tick. */
+  private readonly pingSlices: Array<Set<Viewer>> = Array.from({ length: PING_SLICES }, () => new Set());
+  private nextPingSlice = 0;
 
   constructor(
     readonly config: GatewayConfig,
@@ -38,6 +50,8 @@ export class ViewerHub {
       firstFrameMaxAgeMs: config.FRAMECAST_FIRST_FRAME_MAX_AGE_MS,
       onStalled: (v) => this.close(v, 'stalled'),
     });
+    this.pingTimer = setInterval(() => this.pingSlice(), config.FRAMECAST_PING_INTERVAL_MS / PING_SLICES);
+    this.pingTimer.unref();
     metrics.sampleBuffered = () => {
       let total = 0;
       for (const v of this.viewers) total += v.socket.writableLength;
@@ -51,7 +65,13 @@ export class ViewerHub {
 
   add(ws: WebSocket, room: string, remoteAddress: string, identity: ViewerIdentity = ANONYMOUS): Viewer {
     const viewer = new Viewer(this.nextId++, room, ws, socketOf(ws), remoteAddress);
+    // Once per connection, never per frame. `ws` emits 'error' (a frame it refused, with the close
+    // code it sent) before 'close'; both come whoever closed the socket.
+    ws.on('pong', () => (viewer.awaitingPong = false));
+    ws.on('error', (err: Error) => (viewer.libraryCloseCode ||= libraryCloseCode(err)));
+    ws.on('close', (code: number) => this.socketClosed(viewer, code));
     this.viewers.add(viewer);
+    this.pingSlices[viewer.id % PING_SLICES]!.add(viewer);
     this.metrics.viewers.set(this.viewers.size);
     this.subscriptions.join(viewer);
     for (const l of this.viewerListeners) l.joined(viewer, identity);
@@ -61,10 +81,52 @@ export class ViewerHub {
 
   remove(viewer: Viewer): void {
     if (!this.viewers.delete(viewer)) return;
+    this.pingSlices[viewer.id % PING_SLICES]!.delete(viewer);
     this.metrics.viewers.set(this.viewers.size);
     this.subscriptions.leave(viewer);
     for (const l of this.viewerListeners) l.left(viewer);
     this.logger.debug({ viewer: viewer.id, room: viewer.room, sent: viewer.framesSent, skipped: viewer.framesSkipped }, 'viewer left');
+  }
+
+  /**
+   * A viewer's socket closed. A close the gateway decided was counted when it decided (close());
+   * any other is counted here, once: under the code `ws` sent when it failed the connection itself
+   * (1009 message too big, 1002 protocol error, …), else under the client's (1000, 1001, 1005
+   * without a code, 1006 when the connection was cut without a close frame).
+   */
+  private socketClosed(viewer: Viewer, code: number): void {
+    if (!viewer.closing) {
+      viewer.closing = true;
+      const counted = viewer.libraryCloseCode || code;
+      this.metrics.viewersClosed.inc({ code: closeCodeLabel(counted) });
+      this.logger.debug({ viewer: viewer.id, room: viewer.room, code: counted }, 'viewer connection closed');
+    } else {
+      this.logger.debug({ viewer: viewer.id, room: viewer.room, code }, 'viewer socket closed after the gateway closed it');
+    }
+    this.remove(viewer);
+  }
+
+  /**
+   * One slice of the viewers, so each viewer once per ping interval: a viewer that has not
+   * answered its previous ping is closed (4504), the others get a new ping. Frames are no sign of
+   * life (they leave through the socket buffers of a peer that is gone), only a pong is. A viewer is
+   * thus closed between one and two intervals after its network vanished. The pings also keep
+   * proxies' idle timeouts from cutting quiet viewers.
+   */
+  pingSlice(): void {
+    const slice = this.pingSlices[this.nextPingSlice]!;
+    this.nextPingSlice = (this.nextPingSlice + 1) % PING_SLICES;
+    let dead = 0;
+    for (const v of slice) {
+      if (v.awaitingPong) {
+        dead++;
+        this.close(v, 'not_responding'); // removes v from the set: safe while iterating it
+        continue;
+      }
+      v.awaitingPong = true;
+      v.ws.ping();
+    }
+    if (dead > 0) this.logger.info({ closed: dead, pingIntervalMs: this.config.FRAMECAST_PING_INTERVAL_MS }, 'closed viewers that did not answer a ping');
   }
 
   /**
@@ -77,6 +139,7 @@ export class ViewerHub {
     const { code, reason } = CLOSES[error];
     this.metrics.viewersClosed.inc({ code: String(code) });
     if (error === 'stalled') this.logger.info({ viewer: viewer.id, room: viewer.room, skipped: viewer.framesSkipped }, 'closing stalled viewer');
+    else this.logger.debug({ viewer: viewer.id, room: viewer.room, code, error }, 'closing viewer');
     viewer.ws.send(errorMessage(error, message));
     viewer.ws.close(code, reason);
     // The close frame waits behind the bytes already buffered. A stalled viewer gets as long
@@ -90,6 +153,7 @@ export class ViewerHub {
   /** Shutdown: refuse new viewers, close every viewer with 1012 so it reconnects elsewhere, then wait for the sockets. */
   async closeAll(error: ErrorName, deadline: number): Promise<void> {
     this.draining = true;
+    clearInterval(this.pingTimer);
     const sockets = [...this.viewers].map((v) => v.ws);
     for (const v of [...this.viewers]) this.close(v, error);
     await Promise.race([

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { classifyRedisError, RedisProblemLog, type RedisProblem } from '@framecast/redis';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { registerAgentRoutes } from './routes/agents.ts';
@@ -55,9 +56,13 @@ export function registryApi(ctx: ApiContext): FastifyPluginAsync {
       if (!isAcceptedJsonType(req.headers['content-type'])) return done(unsupportedMediaType(req.headers['content-type']), undefined);
       parseJson(req, body as string, done);
     });
+    // Redis problems are answered 503 and logged once per episode without a stack (a full Redis
+    // fails every heartbeat); only unexpected failures are logged per request, with their stack.
+    const storeProblems = new RedisProblemLog(ctx.logger, { what: 'registry store' });
     app.setErrorHandler((err: FastifyError, req, reply) => {
       const body = toApiError(err, ctx, req.headers['content-type']);
       if (body.status >= 500 && body.code === 'internal') ctx.logger.error({ err }, 'request failed');
+      else if (body.code === 'store_unavailable' && !(err instanceof ApiError)) storeProblems.report(err, { route: req.routeOptions.url });
       return reply.code(body.status).headers(body.headers).send(body.toJSON());
     });
     app.setNotFoundHandler((req, reply) => reply.code(404).send(new ApiError('not_found', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON()));
@@ -83,8 +88,24 @@ function toApiError(err: FastifyError, ctx: ApiContext, contentType: string | un
     case 400:
       return new ApiError('invalid_json', `the body is not valid JSON: ${err.message}`, 'body');
   }
+  const problem = classifyRedisError(err);
+  if (problem) return storeUnavailable(problem);
   if (!ctx.storeReady()) return new ApiError('store_unavailable', 'the registry cannot reach Redis; retry shortly');
   return new ApiError('internal', 'internal error');
+}
+
+/** A 503 naming what Redis did: "Redis refuses writes: OOM command not allowed when used memory > 'maxmemory'." */
+function storeUnavailable(problem: RedisProblem): ApiError {
+  switch (problem.reason) {
+    case 'oom':
+    case 'readonly':
+    case 'misconf':
+      return new ApiError('store_unavailable', `Redis refuses writes: ${problem.detail}`);
+    case 'unreachable':
+      return new ApiError('store_unavailable', 'the registry cannot reach Redis; retry shortly');
+    default:
+      return new ApiError('store_unavailable', `${problem.summary}; retry shortly`);
+  }
 }
 
 /** One ajv error -> `{field, message}` with the field as a caller would write it (`cameras[0].room`). */

@@ -16,6 +16,8 @@ export interface AuthFailureLimiterOptions {
   windowS: number;
   /** The registry's Redis connection, so every replica counts against one budget; null: memory only. */
   redis: Redis | null;
+  /** False while Redis is known not to answer: the in-memory stand-in counts at once instead of each check waiting out a command timeout. */
+  redisAvailable?: () => boolean;
   metrics: RegistryMetrics;
   logger: Logger;
 }
@@ -39,6 +41,8 @@ export interface AuthFailureLimiterOptions {
  */
 export class AuthFailureLimiter {
   private readonly limiter: RateLimiterAbstract;
+  /** The in-memory stand-in while Redis fails (rate-limiter-flexible's insurance limiter). */
+  private readonly standIn: RateLimiterAbstract | null;
   private readonly limit: number;
   private readonly windowS: number;
 
@@ -47,16 +51,22 @@ export class AuthFailureLimiter {
     this.windowS = opts.windowS;
     // keyPrefix '': the key is exactly registryKeys.authFailures(...).
     const budget = { points: opts.limit, duration: opts.windowS, keyPrefix: '' };
+    this.standIn = opts.redis ? new RateLimiterMemory(budget) : null;
     this.limiter = opts.redis
-      ? new RateLimiterRedis({ ...budget, storeClient: opts.redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(budget) })
+      ? new RateLimiterRedis({ ...budget, storeClient: opts.redis, rejectIfRedisNotReady: true, insuranceLimiter: this.standIn! })
       : new RateLimiterMemory(budget);
+  }
+
+  /** Redis's limiter, or its stand-in while Redis is down or connected but not answering (hung). */
+  private current(): RateLimiterAbstract {
+    return this.standIn && this.opts.redisAvailable?.() === false ? this.standIn : this.limiter;
   }
 
   /** Throws 429 when the request's address has used up its failures of this kind. Call before checking a key. */
   async assertNotBlocked(req: FastifyRequest, kind: AuthKind): Promise<void> {
     let res: RateLimiterRes | null;
     try {
-      res = await this.limiter.get(registryKeys.authFailures(kind, req.ip));
+      res = await this.current().get(registryKeys.authFailures(kind, req.ip));
     } catch (err) {
       // Neither Redis nor the stand-in answered: check the key rather than lock everyone out.
       this.opts.logger.error({ err, kind }, 'auth failure limiter unavailable; key checked without it');
@@ -74,7 +84,7 @@ export class AuthFailureLimiter {
     const address = req.ip;
     let res: RateLimiterRes;
     try {
-      res = await this.limiter.consume(registryKeys.authFailures(kind, address));
+      res = await this.current().consume(registryKeys.authFailures(kind, address));
     } catch (err) {
       if (err instanceof RateLimiterRes) throw this.limited(kind, err.msBeforeNext);
       this.opts.logger.error({ err, kind }, 'auth failure limiter unavailable; failure not counted');

@@ -3,11 +3,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@framecast/logging';
 import { BULLMQ_PREFIX, SWEEP_QUEUE, WEBHOOK_QUEUE } from '@framecast/protocol';
 import { connectRedis } from '@framecast/redis';
-import { type Liveness, type RegistryStore, type SweepResult } from '@framecast/registry-store';
+import { registryListeningTtlMs, type Liveness, type RegistryStore, type SweepResult } from '@framecast/registry-store';
 import type { RegistryConfig } from './config.ts';
 import type { RegistryMetrics } from './metrics.ts';
 import { startDeliveryWorker, type DeliveryJob } from './webhooks/delivery.ts';
-import { EventDispatcher } from './webhooks/event-dispatcher.ts';
+import { EVENTS_BLOCK_MS, EventDispatcher } from './webhooks/event-dispatcher.ts';
 import type { AllowList, HostLookup } from './webhooks/url-guard.ts';
 
 export interface Background {
@@ -44,12 +44,16 @@ export async function startRedisBackground(
 ): Promise<Background> {
   const { config, store, liveness, metrics, logger, redisUrl } = opts;
   const id = config.FRAMECAST_REGISTRY_ID;
-  // Workers block on Redis: BullMQ requires maxRetriesPerRequest null on their connections.
+  const commandTimeout = config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS;
+  // Workers block on Redis: BullMQ requires maxRetriesPerRequest null on their connections, and a
+  // command timeout would cut their blocking waits (BullMQ retries its own commands meanwhile).
   const workerConnection = { url: redisUrl, maxRetriesPerRequest: null, connectionName: `framecast-registry:${id}:bullmq` };
-  const queueConnection = { url: redisUrl, connectionName: `framecast-registry:${id}:queue` };
+  // Queues never block: their commands (adding jobs, the scheduler) fail instead of hanging on a hung Redis.
+  const queueConnection = { url: redisUrl, connectionName: `framecast-registry:${id}:queue`, commandTimeout };
   const sweepQueue = new Queue(SWEEP_QUEUE, { connection: queueConnection, prefix: BULLMQ_PREFIX });
   const webhookQueue = new Queue<DeliveryJob>(WEBHOOK_QUEUE, { connection: queueConnection, prefix: BULLMQ_PREFIX });
   for (const q of [sweepQueue, webhookQueue]) q.on('error', (err) => logger.debug({ err: err.message }, 'queue connection error'));
+  const listening = startListening(store, liveness, logger);
   await sweepQueue.upsertJobScheduler(
     'sweep',
     { every: config.FRAMECAST_SWEEP_INTERVAL_MS },
@@ -61,6 +65,7 @@ export async function startRedisBackground(
       const result = await store.sweep(Date.now(), liveness);
       countSweep(metrics, result);
       logSweep(logger, result);
+      if (result.graceBegan) logGraceBegan(logger, liveness);
       return result;
     },
     { connection: workerConnection, prefix: BULLMQ_PREFIX, concurrency: 1, name: id },
@@ -77,8 +82,14 @@ export async function startRedisBackground(
     allow: opts.webhookGuard.allow,
     lookup: opts.webhookGuard.lookup,
   });
-  // One loop uses it, one command at a time: a queued command while connecting is harmless.
-  const blocking: Redis = connectRedis(redisUrl, `framecast-registry:${id}:events`, { maxRetriesPerRequest: null, enableOfflineQueue: true });
+  // One loop uses it, one command at a time: a queued command while connecting is harmless. Its
+  // timeout outlasts the XREADGROUP block; an entry whose reply a timeout dropped stays pending
+  // and is claimed again after the claim idle time.
+  const blocking: Redis = connectRedis(redisUrl, `framecast-registry:${id}:events`, {
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    commandTimeout: EVENTS_BLOCK_MS + commandTimeout,
+  });
   blocking.on('error', () => {});
   const dispatcher = new EventDispatcher({
     redis: blocking,
@@ -97,12 +108,41 @@ export async function startRedisBackground(
   );
   return {
     async stop() {
+      clearInterval(listening);
       await dispatcher.stop();
       // Workers finish the job in hand (bounded by the webhook timeout) and keep the rest in Redis.
       await Promise.allSettled([sweeper.close(), deliveries.close()]);
       await Promise.allSettled([sweepQueue.close(), webhookQueue.close()]);
     },
   };
+}
+
+/**
+ * Says "a registry replica is listening" in Redis every quarter of the listening TTL, so that when
+ * every replica was away (down, or cut off from Redis) the first replica back, or the first sweep,
+ * finds the mark expired and starts the restart grace: cameras that streamed through the outage
+ * get one agent timeout to heartbeat before any sweep may expire them (sweep.lua). The mark and
+ * the grace live in Redis and expire on its clock, because the sweep runs on whichever replica
+ * takes the job: no replica's own start time or clock could say whether the others were up.
+ */
+function startListening(store: RegistryStore, liveness: Liveness, logger: Logger): NodeJS.Timeout {
+  const ttlMs = registryListeningTtlMs(liveness.agentTimeoutMs);
+  const note = () =>
+    void store.noteListening(Date.now(), liveness).then(
+      (began) => began && logGraceBegan(logger, liveness),
+      (err: unknown) => logger.debug({ err: String(err) }, 'could not mark the registry as listening (Redis down?)'),
+    );
+  note();
+  const timer = setInterval(note, Math.max(250, Math.floor(ttlMs / 4)));
+  timer.unref();
+  return timer;
+}
+
+function logGraceBegan(logger: Logger, liveness: Liveness): void {
+  logger.info(
+    { awayForMoreThanMs: registryListeningTtlMs(liveness.agentTimeoutMs), graceMs: liveness.agentTimeoutMs },
+    'no registry replica was listening before (first start, or every replica was down or cut off from Redis): for one agent timeout no camera is expired, so those that streamed throughout can heartbeat first',
+  );
 }
 
 /** Without Redis (embedded): a timer sweeps the in-memory store; there are no webhooks. */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ConfigError, envField, httpTimeoutEnvFields, loadConfig, z, type Env, type LoadedConfig } from '@framecast/config';
+import { ConfigError, envField, httpTimeoutEnvFields, loadConfig, redisEnvFields, z, type Env, type LoadedConfig } from '@framecast/config';
 import { isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
 import { authEnvFields, requireWhenAuthOn } from '@framecast/viewer-tokens';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
@@ -57,6 +57,8 @@ const fields = {
   FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 120_000, 10_000),
   /** Headers, request and keep-alive timeouts of the HTTP server (slow clients are cut). */
   ...httpTimeoutEnvFields,
+  /** FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: every Redis command's timeout; a PING unanswered this long turns /readyz 503 and requests 503 store_unavailable. */
+  ...redisEnvFields,
 };
 
 /** Proxies whose X-Forwarded-For names the client (the address auth failures are counted by). Standalone server only. */

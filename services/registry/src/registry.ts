@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from '@framecast/logging';
+import { RedisProblemLog } from '@framecast/redis';
 import { MemoryRegistryStore, RedisRegistryStore, type Liveness, type RegistryStore } from '@framecast/registry-store';
 import { ViewerTokenSigner } from '@framecast/viewer-tokens';
 import { registryApi } from './api.ts';
@@ -32,8 +33,15 @@ export interface Registry {
 export async function createRegistry(config: RegistryConfig, logger: Logger, metrics = new RegistryMetrics(), opts: RegistryOptions = {}): Promise<Registry> {
   const liveness: Liveness = { agentTimeoutMs: config.FRAMECAST_AGENT_TIMEOUT_MS, gatewayTimeoutMs: config.FRAMECAST_GATEWAY_TIMEOUT_MS };
   const redisUrl = config.REDIS_URL;
-  const redisStore = redisUrl ? new RedisRegistryStore({ url: redisUrl, connectionName: `framecast-registry:${config.FRAMECAST_REGISTRY_ID}` }) : null;
+  const commandTimeoutMs = config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS;
+  const redisStore = redisUrl ? new RedisRegistryStore({ url: redisUrl, connectionName: `framecast-registry:${config.FRAMECAST_REGISTRY_ID}`, commandTimeoutMs }) : null;
   const store: RegistryStore = redisStore ?? new MemoryRegistryStore();
+  if (redisStore) {
+    // Why the store cannot connect (a refused password, say): once per episode, not per retry.
+    const connectionProblems = new RedisProblemLog(logger, { what: 'registry store' });
+    redisStore.connection.on('error', (err: Error) => connectionProblems.report(err));
+    redisStore.connection.on('ready', () => connectionProblems.clear());
+  }
   if (config.FRAMECAST_AUTH === 'off') logger.warn('auth is off (FRAMECAST_AUTH=off): the admin API is open and no viewer tokens can be issued');
   const webhookGuard = { allow: parseAllowList(config.FRAMECAST_WEBHOOK_ALLOW_HOSTS), lookup: opts.webhookLookup ?? systemLookup };
   if (redisUrl && webhookGuard.allow.entries.length > 0) logger.info({ allow: webhookGuard.allow.entries }, 'webhooks may reach these non-public hosts (FRAMECAST_WEBHOOK_ALLOW_HOSTS)');
@@ -54,10 +62,12 @@ export async function createRegistry(config: RegistryConfig, logger: Logger, met
       limit: config.FRAMECAST_AUTH_FAILURE_LIMIT,
       windowS: config.FRAMECAST_AUTH_FAILURE_WINDOW_S,
       redis: redisStore?.connection ?? null,
+      redisAvailable: () => redisStore === null || redisStore.available(),
       metrics,
       logger,
     }),
-    storeReady: () => redisStore === null || redisStore.connection.status === 'ready',
+    // Connected and answering: a hung Redis counts as unavailable too.
+    storeReady: () => redisStore === null || redisStore.available(),
   });
   return {
     store,

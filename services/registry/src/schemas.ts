@@ -38,7 +38,7 @@ export const CameraView = Type.Object({
   frameBytes: Type.Integer(),
   captureToPublishMs: Type.Number(),
   droppedFrames: Type.Integer(),
-  lastFrameAgeMs: Type.Integer({ description: 'ms since the camera last published a frame, as of now; -1 if never' }),
+  lastFrameAgeMs: Type.Integer({ description: 'age (ms) of the newest frame the camera had published when its agent sent the heartbeat at lastHeartbeatAt, as the agent measured it; -1 if none yet. Not aged since: a live camera kept publishing' }),
   busUp: Type.Boolean(),
   lastHeartbeatAt: Millis,
 });

@@ -1,10 +1,13 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { httpServerOptions } from '@framecast/config';
+import { healthBody, packageVersion } from '@framecast/lifecycle';
 import type { Logger } from '@framecast/logging';
 import { RedisRegistryStore } from '@framecast/registry-store';
 import type { RegistryConfig } from './config.ts';
 import type { TrustProxy } from './trust-proxy.ts';
 import { createRegistry, type Registry } from './registry.ts';
+
+export const REGISTRY_VERSION = packageVersion(new URL('../package.json', import.meta.url));
 
 export interface RegistryServer {
   app: FastifyInstance;
@@ -28,11 +31,13 @@ export async function buildRegistryServer(config: RegistryConfig, logger: Logger
   });
   await app.register(registry.api, { prefix: '/api' });
   let draining = false;
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  // The body every framecast service answers with (@framecast/lifecycle healthBody); always 200.
+  app.get('/healthz', async () => healthBody({ service: 'registry', version: REGISTRY_VERSION }, 'ok', { id: config.FRAMECAST_REGISTRY_ID, store: registry.store.kind }));
   app.get('/readyz', async (_req, reply) => {
     if (draining) return reply.code(503).send({ status: 'draining' });
     const store = registry.store;
-    if (store instanceof RedisRegistryStore && store.connection.status !== 'ready') return reply.code(503).send({ status: 'store_down' });
+    // Connected and answering: a hung Redis (the connection up, no replies) is not ready either.
+    if (store instanceof RedisRegistryStore && !store.available()) return reply.code(503).send({ status: 'store_down', problem: store.problem() });
     return { status: 'ready', store: store.kind };
   });
   app.get('/metrics', async (_req, reply) => reply.header('content-type', registry.metrics.register.contentType).send(await registry.metrics.register.metrics()));

@@ -58,3 +58,17 @@ local function removeViewer(ctx, room, gw, id, reason)
   recordPresence(ctx, room, 'left', gw, id, user, reason)
   return 1
 end
+
+-- The registry's own presence. Every replica refreshes `registryListening` with a short PX (and so
+-- does every sweep); when a call finds it gone, no replica reached Redis for that long (all were
+-- down, or cut off from Redis, or this is the first start), so no heartbeat could be recorded
+-- meanwhile. It then sets `registryResumed` for one agent timeout: while that key exists the sweep
+-- expires no camera, so every camera gets a full agent timeout after the registry's return to
+-- heartbeat again. Both keys expire on Redis' clock: no replica's clock or memory is trusted with
+-- how long the registry was away. Returns true when this call began such a grace.
+local function noteListening(now, listeningTtlMs, graceMs)
+  local absent = redis.call('EXISTS', K.registryListening) == 0
+  redis.call('SET', K.registryListening, now, 'PX', listeningTtlMs)
+  if absent then redis.call('SET', K.registryResumed, now, 'PX', graceMs) end
+  return absent
+end

@@ -66,7 +66,8 @@ export class RegistryHeartbeat {
       this.failed++;
       // 4xx: the registry understood and said no (bad key, room not allowed); 5xx: it is unwell.
       if (res.status >= 400 && res.status < 500) return this.enter('refused', `HTTP ${res.status}: ${text.slice(0, 300)}`);
-      return this.enter('unreachable', `HTTP ${res.status}`);
+      // A 503 names its cause (store_unavailable: "Redis refuses writes (OOM …)"); keep it in the line.
+      return this.enter('unreachable', `HTTP ${res.status}${errorOf(text)}`);
     } catch (err) {
       this.failed++;
       const cause = err instanceof Error ? (err.name === 'TimeoutError' ? 'timed out' : String(err.cause ?? err.message)) : String(err);
@@ -85,5 +86,15 @@ export class RegistryHeartbeat {
     if (state === 'ok') log.info(ctx, before === 'starting' ? 'registry heartbeats started' : 'registry heartbeats ok again');
     else if (state === 'refused') log.error({ ...ctx, problem }, 'registry refused the heartbeat (check FRAMECAST_AGENT_KEY and its rooms); frames are still published');
     else log.warn({ ...ctx, problem }, 'registry unreachable: heartbeats failing, frames are still published');
+  }
+}
+
+/** ": <error>: <message>" of a registry error body, or '' when the body is not one. */
+function errorOf(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: unknown; message?: unknown };
+    return typeof body.error === 'string' ? `: ${body.error}${typeof body.message === 'string' ? `: ${body.message.slice(0, 300)}` : ''}` : '';
+  } catch {
+    return '';
   }
 }

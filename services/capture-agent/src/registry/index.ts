@@ -1,3 +1,4 @@
+import { packageVersion } from '@framecast/lifecycle';
 import type { Logger } from '@framecast/logging';
 import type { CaptureAgent } from '../agent.ts';
 import { CameraReporter } from './camera-reports.ts';
@@ -8,7 +9,7 @@ export { heartbeatEnvFields, checkHeartbeatConfig, type HeartbeatConfig } from '
 export { RegistryHeartbeat, type RegistryHeartbeatOptions } from './heartbeat.ts';
 export { CameraReporter } from './camera-reports.ts';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = packageVersion(new URL('../../package.json', import.meta.url));
 
 /** Starts heartbeats when FRAMECAST_REGISTRY_URL is set; null (and no traffic) otherwise. */
 export function startRegistryHeartbeat(config: HeartbeatConfig, agent: CaptureAgent, logger: Logger, url = config.FRAMECAST_REGISTRY_URL): RegistryHeartbeat | null {

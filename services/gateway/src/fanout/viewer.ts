@@ -5,8 +5,12 @@ import type { WebSocket } from 'ws';
 export class Viewer {
   /** Time (ms) since when every frame has been skipped for this viewer; 0 while it keeps up. */
   stalledSince = 0;
-  /** Set once the gateway has decided to close it: no more frames are written. */
+  /** Set once the gateway has decided to close it, or its socket closed: no more frames are written, the close is counted. */
   closing = false;
+  /** A ping went out and no pong has come back since (checked at the next ping). */
+  awaitingPong = false;
+  /** The close code `ws` sent when it failed the connection itself (1002, 1007, 1008, 1009); 0 otherwise. */
+  libraryCloseCode = 0;
   framesSent = 0;
   framesSkipped = 0;
   readonly connectedAt = Date.now();

@@ -1,4 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
+import { classifyRedisError } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
 import type { PresenceJoin, PresenceLeave, PresenceReport, PresenceWriter } from '@framecast/registry-store';
 import type { Viewer } from '../fanout/viewer.ts';
@@ -94,7 +95,12 @@ export class PresenceReporter implements ViewerLifecycleListener {
     } catch (err) {
       this.reports.inc({ mode: report.mode, outcome: 'error' });
       this.needSync = true;
-      if (!this.failing) this.opts.logger.warn({ err: String(err) }, 'presence report failed; will sync when the store is back');
+      if (!this.failing) {
+        // A refusal an operator must fix (OOM, READONLY, NOPERM, a refused password) is an error, named.
+        const problem = classifyRedisError(err);
+        const level = problem?.level === 'error' ? 'error' : 'warn';
+        this.opts.logger[level]({ err: String(err), ...(problem ? { cause: problem.summary } : {}) }, 'presence report failed; will sync when the store is back');
+      }
       this.failing = true;
     }
   }

@@ -77,7 +77,8 @@ function loggedPath(url: string): string {
 }
 
 function onViewerSocket(hub: ViewerHub, control: ControlPlane, ws: WebSocket, room: string, req: IncomingMessage): void {
-  // Errors on an established socket are followed by 'close', which cleans up.
+  // Errors on an established socket are followed by 'close', which cleans up (and, for an admitted
+  // viewer, counts the close: ViewerHub.add).
   ws.on('error', ignoreSocketError);
   const refuse = (error: ErrorName, message?: string) => {
     hub.metrics.viewersRefused.inc({ reason: error });
@@ -110,5 +111,5 @@ function attachViewer(hub: ViewerHub, control: ControlPlane, ws: WebSocket, room
   hub.logger.debug({ viewer: viewer.id, path: loggedPath(req.url ?? ''), leased: admission.leaseUntil !== undefined }, 'viewer admitted');
   // A token is a lease, not a ticket: the viewer of a private room leaves when it runs out.
   if (admission.leaseUntil !== undefined) control.leases.hold(viewer, admission.leaseUntil);
-  ws.on('close', () => hub.remove(viewer));
+  // The hub counts the close and removes the viewer when the socket closes, whoever closes it.
 }

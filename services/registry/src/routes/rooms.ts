@@ -18,12 +18,12 @@ export async function roomViews(ctx: ApiContext, records: RoomRecord[]): Promise
     return {
       ...r,
       live: s.live,
-      cameras: s.cameras.map(({ reportedAt, ...c }) => ({
-        ...c,
-        // The agent's figure was true when it sent the heartbeat; age it by the time since.
-        lastFrameAgeMs: c.lastFrameAgeMs < 0 ? -1 : c.lastFrameAgeMs + Math.max(0, now - reportedAt),
-        lastHeartbeatAt: reportedAt,
-      })),
+      // Every figure is the agent's own, as of its heartbeat at lastHeartbeatAt. lastFrameAgeMs is
+      // not aged by the time since: a live camera kept publishing meanwhile, so adding that time
+      // reported seconds for a 15 fps camera whose newest frame was 66 ms old. A camera that
+      // stalls says so in its next heartbeat (its figure grows); one whose agent died stops
+      // heartbeating and is offline after the agent timeout.
+      cameras: s.cameras.map(({ reportedAt, ...c }) => ({ ...c, lastHeartbeatAt: reportedAt })),
       viewers: s.viewers,
     };
   });

@@ -8,7 +8,8 @@ import type { DeliveryJob } from './delivery.ts';
 
 /** Entries read per call; a burst is worked off in batches of this size. */
 const BATCH = 200;
-const BLOCK_MS = 2_000;
+/** How long one XREADGROUP waits for new events. */
+export const EVENTS_BLOCK_MS = 2_000;
 /** An entry another replica read but did not acknowledge for this long is taken over (it died). */
 const CLAIM_IDLE_MS = 30_000;
 
@@ -95,7 +96,7 @@ export class EventDispatcher {
   private async read(from: '0' | '>'): Promise<StreamEntry[]> {
     const args = ['GROUP', EVENTS_CONSUMER_GROUP, this.opts.consumer, 'COUNT', BATCH] as const;
     const res = (from === '>'
-      ? await this.opts.redis.xreadgroup(...args, 'BLOCK', BLOCK_MS, 'STREAMS', registryKeys.events(), from)
+      ? await this.opts.redis.xreadgroup(...args, 'BLOCK', EVENTS_BLOCK_MS, 'STREAMS', registryKeys.events(), from)
       : await this.opts.redis.xreadgroup(...args, 'STREAMS', registryKeys.events(), from)) as Array<[string, StreamEntry[]]> | null;
     return res?.[0]?.[1] ?? [];
   }

@@ -1,0 +1,109 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+
+export interface RedisLivenessOptions {
+  /** A PING (or any command) without a byte back from Redis for this long means Redis has stopped answering. */
+  timeoutMs: number;
+  /** How often a PING goes out while the connection is ready (at most one in flight). Default 500 ms. */
+  intervalMs?: number;
+}
+
+/**
+ * Notices a Redis that stops answering on a connection that still looks fine. A SIGSTOPped,
+ * swapping or wedged server (or a network path that silently drops packets) leaves the TCP
+ * connection up, so ioredis stays 'ready' and only individual commands time out. This sends a PING
+ * every `intervalMs` while the connection is ready; when one gets no answer within `timeoutMs` the
+ * connection is unresponsive (`'unresponsive'` event) until a PING is answered again
+ * (`'responsive'`). Nothing is reconnected: once the server answers again the same connection, its
+ * subscriptions and its queued commands simply carry on.
+ *
+ * "No answer" means no byte at all came from Redis since the PING was sent, checked after pending
+ * I/O has been read: a process that was itself descheduled past the timeout (its timer and the
+ * reply both due when it wakes) does not take its own pause for Redis's.
+ */
+export class RedisLiveness extends EventEmitter {
+  private answering = true;
+  private silentSince = 0;
+  private pinging = false;
+  private lastDataAt = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  private readonly watched = new WeakSet<object>();
+
+  constructor(
+    private readonly conn: Redis,
+    private readonly opts: RedisLivenessOptions,
+  ) {
+    super();
+    this.watchStream();
+    conn.on('connect', () => this.watchStream());
+    // A connection that (re)connected and passed its handshake has just been answered.
+    conn.on('ready', () => this.mark(true));
+    this.timer = setInterval(() => void this.check(), opts.intervalMs ?? 500);
+    this.timer.unref();
+  }
+
+  /** False from a PING (or command) left unanswered for the timeout until Redis answers again. */
+  get responsive(): boolean {
+    return this.answering;
+  }
+
+  /** Why Redis counts as unresponsive, or null while it answers. */
+  problem(): string | null {
+    if (this.answering) return null;
+    return `Redis stopped answering: no reply within ${this.opts.timeoutMs} ms (silent for ${Date.now() - this.silentSince} ms)`;
+  }
+
+  /**
+   * A command on this connection timed out: unresponsive at once (unless something came back from
+   * Redis within the timeout), instead of waiting for the next PING to time out as well.
+   */
+  commandTimedOut(): void {
+    setImmediate(() => {
+      if (Date.now() - this.lastDataAt >= this.opts.timeoutMs) this.mark(false);
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private watchStream(): void {
+    const stream = this.conn.stream;
+    if (!stream || this.watched.has(stream)) return;
+    this.watched.add(stream);
+    stream.on('data', () => (this.lastDataAt = Date.now()));
+  }
+
+  private async check(): Promise<void> {
+    if (this.pinging || this.conn.status !== 'ready') return;
+    this.pinging = true;
+    const sentAt = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      // Any reply, an error reply included (an ACL without +ping), means Redis answers; a
+      // connection error is the connection's own state, which its owner watches.
+      this.conn.ping().then(
+        () => 'answered' as const,
+        (err: Error) => (err.message === 'Command timed out' ? ('timeout' as const) : /^[A-Z]+ /.test(err.message) ? ('answered' as const) : ('failed' as const)),
+      ),
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.opts.timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') await new Promise((r) => setImmediate(r)); // read what has arrived meanwhile
+    this.pinging = false;
+    if (outcome === 'answered') this.mark(true);
+    else if (outcome === 'timeout' && this.lastDataAt < sentAt) this.mark(false);
+  }
+
+  private mark(answering: boolean): void {
+    if (answering === this.answering) return;
+    this.answering = answering;
+    if (answering) {
+      const silentMs = Date.now() - this.silentSince;
+      this.emit('responsive', silentMs);
+    } else {
+      this.silentSince = this.lastDataAt;
+      this.emit('unresponsive', this.problem());
+    }
+  }
+}
