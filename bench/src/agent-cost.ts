@@ -36,7 +36,7 @@ async function childPids(pid: number): Promise<number[]> {
  */
 export async function runAgentCost(redisUrl: string, source: string, size: string, fps: number, measureMs: number): Promise<AgentCostResult> {
   const room = 'agentcost';
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'services/capture-agent/src/main.ts'], {
+  const proc = spawn(process.execPath, ['services/capture-agent/src/main.ts'], {
     cwd: REPO_ROOT,
     env: { ...process.env, REDIS_URL: redisUrl, FRAMECAST_ROOM: room, FRAMECAST_SOURCE: source, FRAMECAST_SIZE: size, FRAMECAST_FPS: String(fps), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -26,10 +26,10 @@ export function rssBytes(pid: number): number {
 export class RssSampler {
   peak = 0;
   private readonly timer: NodeJS.Timeout;
-  constructor(
-    private readonly pid: number,
-    everyMs = 100,
-  ) {
+  private readonly pid: number;
+
+  constructor(pid: number, everyMs = 100) {
+    this.pid = pid;
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
   }
@@ -52,7 +52,10 @@ export class RssSampler {
 export class CpuWindow {
   private readonly startCpu: number;
   private readonly startWall = performance.now();
-  constructor(private readonly pid: number) {
+  private readonly pid: number;
+
+  constructor(pid: number) {
+    this.pid = pid;
     this.startCpu = cpuMicros(pid);
   }
   end(): { cpuUs: number; wallUs: number; coreShare: number } {

@@ -8,10 +8,14 @@ const HERE = fileURLToPath(new URL('./', import.meta.url));
 
 /** A forked helper process (publisher, load generator) spoken to with request/reply messages. */
 export class IpcChild {
-  private constructor(readonly proc: ChildProcess) {}
+  readonly proc: ChildProcess;
+
+  private constructor(proc: ChildProcess) {
+    this.proc = proc;
+  }
 
   static async fork(file: string, env: Record<string, string>): Promise<IpcChild> {
-    const proc = fork(HERE + file, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = fork(HERE + file, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const child = new IpcChild(proc);
     await child.next();
     return child;
@@ -73,7 +77,7 @@ export async function startServer(kind: ServerKind, redisUrl: string, opts: Serv
     FRAMECAST_GATEWAY_ID: 'bench',
     ...opts.env,
   };
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', entry], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), entry], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   // The gateway logs JSON at warn, so readiness is its listening port answering.
   createInterface({ input: proc.stdout! }).on('line', (l) => {
     if (/"level":(40|50|60)/.test(l)) process.stderr.write(`[${kind}] ${l}\n`);

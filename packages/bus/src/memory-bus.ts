@@ -51,8 +51,11 @@ export class MemoryFrameBus extends EventEmitter implements FrameBus {
   private readonly rooms = new Set<string>();
   private closed = false;
 
-  constructor(private readonly broker: MemoryBroker) {
+  private readonly broker: MemoryBroker;
+
+  constructor(broker: MemoryBroker) {
     super();
+    this.broker = broker;
   }
 
   isReady(): boolean {

@@ -47,8 +47,11 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
   /** The last connection failure (a refused password, a refused connection), until a connection is ready again. */
   private lastConnectionError: Error | null = null;
 
-  constructor(private readonly opts: RedisFrameBusOptions) {
+  private readonly opts: RedisFrameBusOptions;
+
+  constructor(opts: RedisFrameBusOptions) {
     super();
+    this.opts = opts;
     // The command connection fails fast while Redis is away: a frame that cannot go now is
     // replaced by the next one, so queueing commands would only grow memory and deliver stale video.
     this.cmd = this.connect('', { enableReadyCheck: opts.readyCheck ?? true });

@@ -5,11 +5,13 @@ export { z };
 /** A configuration problem, always naming the environment variable at fault. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    readonly problem: string,
-  ) {
+  readonly variable: string;
+  readonly problem: string;
+
+  constructor(variable: string, problem: string) {
     super(`${variable}: ${problem}`);
+    this.variable = variable;
+    this.problem = problem;
   }
 }
 

@@ -9,11 +9,12 @@ import { REPO_ROOT } from '@framecast/testing';
 // as the README's camera-box steps do) carries no test tooling. pnpm's `<pkg>...` selector follows
 // devDependencies too, so it selects @framecast/testing (a devDependency of every service) and
 // installs *its* production dependencies: test tooling must therefore be devDependencies there as
-// well, not only in the services. tsx stays: the services run their TypeScript through it.
+// well, not only in the services. Node (>= 24) runs the services' TypeScript itself, so no
+// TypeScript runner (tsx, and with it esbuild) is installed either.
 
 const SERVICES = ['@framecast/capture-agent', '@framecast/gateway', '@framecast/registry', '@framecast/embedded'];
-/** Never in a production install: test runners, browsers, containers and what they bring. */
-const TEST_TOOLING = /^(testcontainers|@testcontainers\/.*|dockerode|docker-modem|ssh2|@grpc\/.*|playwright|playwright-core|vitest|@vitest\/.*|vite|fast-check|typescript|@framecast\/testing)$/;
+/** Never in a production install: test runners, browsers, containers, TypeScript tooling and what they bring. */
+const TEST_TOOLING = /^(testcontainers|@testcontainers\/.*|dockerode|docker-modem|ssh2|@grpc\/.*|playwright|playwright-core|vitest|@vitest\/.*|vite|fast-check|typescript|tsx|esbuild|@esbuild\/.*|@framecast\/testing)$/;
 
 interface ListedDep {
   version?: string;
@@ -86,7 +87,7 @@ describe('production installs', () => {
     const names = installed.map((d) => d.split('@').slice(0, d.startsWith('@') ? 2 : 1).join('@').replace('+', '/'));
     console.log(`pnpm install --prod --filter "@framecast/capture-agent...": ${installed.length} packages`);
     expect(names.filter((n) => TEST_TOOLING.test(n))).toEqual([]);
-    expect(names).toEqual(expect.arrayContaining(['sharp', 'ioredis', 'pino', 'tsx']));
+    expect(names).toEqual(expect.arrayContaining(['sharp', 'ioredis', 'pino']));
     // Was 191 packages (110 MB) with testcontainers, dockerode, ssh2, grpc and playwright-core.
     expect(installed.length).toBeLessThan(80);
   });

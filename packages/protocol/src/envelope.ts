@@ -24,9 +24,11 @@ export const ENVELOPE_HEADER_V1_BYTES = 32;
 /** Upper bound any decoder accepts; services set a lower one from their config. */
 export const ENVELOPE_MAX_BYTES = 16 * 1024 * 1024;
 
-export enum Codec {
-  Jpeg = 1,
-}
+/** Payload codecs (byte 5). A const object rather than an enum: Node runs this file as is. */
+export const Codec = {
+  Jpeg: 1,
+} as const;
+export type Codec = (typeof Codec)[keyof typeof Codec];
 
 export const FrameFlags = {
   /** The frame was synthesised (test pattern), not captured from a camera. */
@@ -66,11 +68,11 @@ export type EnvelopeErrorCode =
 
 export class EnvelopeError extends Error {
   override readonly name = 'EnvelopeError';
-  constructor(
-    readonly code: EnvelopeErrorCode,
-    message: string,
-  ) {
+  readonly code: EnvelopeErrorCode;
+
+  constructor(code: EnvelopeErrorCode, message: string) {
     super(message);
+    this.code = code;
   }
 }
 

@@ -12,8 +12,11 @@ export function isValidRoomName(name: unknown): name is string {
 
 export class RoomNameError extends Error {
   override readonly name = 'RoomNameError';
-  constructor(readonly room: string) {
+  readonly room: string;
+
+  constructor(room: string) {
     super(`invalid room name ${JSON.stringify(room.length > 80 ? `${room.slice(0, 80)}…` : room)}: ${ROOM_NAME_RULE}`);
+    this.room = room;
   }
 }
 

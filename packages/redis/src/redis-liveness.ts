@@ -29,11 +29,13 @@ export class RedisLiveness extends EventEmitter {
   private readonly timer: NodeJS.Timeout;
   private readonly watched = new WeakSet<object>();
 
-  constructor(
-    private readonly conn: Redis,
-    private readonly opts: RedisLivenessOptions,
-  ) {
+  private readonly conn: Redis;
+  private readonly opts: RedisLivenessOptions;
+
+  constructor(conn: Redis, opts: RedisLivenessOptions) {
     super();
+    this.conn = conn;
+    this.opts = opts;
     this.watchStream();
     conn.on('connect', () => this.watchStream());
     // A connection that (re)connected and passed its handshake has just been answered.

@@ -35,10 +35,13 @@ const DEFAULT_HINTS: Partial<Record<RedisProblemReason, string>> = {
 export class RedisProblemLog {
   private readonly active = new Map<RedisProblemReason | 'other', { since: number; last: number; count: number; level: 'error' | 'warn' }>();
 
-  constructor(
-    private readonly logger: ProblemLogger,
-    private readonly opts: RedisProblemLogOptions,
-  ) {}
+  private readonly logger: ProblemLogger;
+  private readonly opts: RedisProblemLogOptions;
+
+  constructor(logger: ProblemLogger, opts: RedisProblemLogOptions) {
+    this.logger = logger;
+    this.opts = opts;
+  }
 
   /** Logs `err` if it starts an episode; returns what it was (null for an error that is no Redis problem). */
   report(err: unknown, fields: object = {}): RedisProblem | null {

@@ -18,7 +18,10 @@ export class LuaScript {
   readonly source: string;
   readonly sha: string;
 
-  constructor(readonly name: string) {
+  readonly name: string;
+
+  constructor(name: string) {
+    this.name = name;
     this.source = `${PRELUDE}\n${readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8')}`;
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }

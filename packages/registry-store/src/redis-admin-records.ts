@@ -6,7 +6,11 @@ import { DELIVERY_LOG_LENGTH, type AgentKeyRecord, type DeliveryRecord, type Web
 
 /** Records only operators write: agent keys, webhooks and their delivery logs. */
 export class RedisAdminRecords {
-  constructor(protected readonly redis: Redis) {}
+  protected readonly redis: Redis;
+
+  constructor(redis: Redis) {
+    this.redis = redis;
+  }
 
   async putAgentKey(key: AgentKeyRecord): Promise<void> {
     await execPipeline(

@@ -47,9 +47,12 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
   /** The last failed connection attempt's error, until the connection is ready again. */
   private lastConnectionError: Error | null = null;
 
-  constructor(private readonly opts: RedisRegistryStoreOptions) {
+  private readonly opts: RedisRegistryStoreOptions;
+
+  constructor(opts: RedisRegistryStoreOptions) {
     const commandTimeout = opts.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
     super(connectRedis(opts.url, opts.connectionName, { commandTimeout }));
+    this.opts = opts;
     // ioredis emits 'error' for every failed reconnect; callers watch `connection` state events.
     this.redis.on('error', (err: Error) => (this.lastConnectionError = err));
     this.redis.on('ready', () => (this.lastConnectionError = null));

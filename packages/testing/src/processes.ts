@@ -29,12 +29,12 @@ export interface StartServiceOptions {
 
 const running = new Set<ServiceProcess>();
 
-/** Starts a service the way an operator would: its own Node process, configured by env. */
+/** Starts a service the way an operator would: its own Node process (running the .ts entry itself), configured by env. */
 export async function startService(name: string, opts: StartServiceOptions): Promise<ServiceProcess> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FRAMECAST_') && k !== 'REDIS_URL') env[k] = v;
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
-  const proc = spawn(process.execPath, ['--import', 'tsx', opts.entry, ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [opts.entry, ...(opts.args ?? [])], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

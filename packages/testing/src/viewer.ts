@@ -22,10 +22,13 @@ export class TestViewer {
   firstFrameAt: number | null = null;
   private readonly ws: WebSocket;
 
+  readonly url: string;
+
   constructor(
-    readonly url: string,
+    url: string,
     opts: { keepBytes?: boolean; hash?: boolean; protocols?: string[]; headers?: Record<string, string> } = {},
   ) {
+    this.url = url;
     this.ws = new WebSocket(url, opts.protocols ?? [], { perMessageDeflate: false, headers: opts.headers });
     this.ws.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {

@@ -71,13 +71,16 @@ export class CameraPipeline {
   private readonly perSecond = new Array<number>(FPS_WINDOW_S + 1).fill(0);
   private perSecondAt = Math.floor(Date.now() / 1000);
 
+  readonly camera: CameraConfig;
+
   constructor(
-    readonly camera: CameraConfig,
+    camera: CameraConfig,
     bus: FrameBus,
     runtime: PipelineRuntime,
     logger: Logger,
     onPublished?: PublishObserver,
   ) {
+    this.camera = camera;
     const log = logger.child({ camera: camera.name });
     const periodMs = 1000 / camera.fps;
     this.limiter = new FrameRateLimiter(camera.fps);

@@ -25,7 +25,10 @@ export class FrameClock {
   private ticks = 0;
   private skipped = 0;
 
-  constructor(private readonly opts: FrameClockOptions) {
+  private readonly opts: FrameClockOptions;
+
+  constructor(opts: FrameClockOptions) {
+    this.opts = opts;
     this.periodMs = 1000 / opts.fps;
     this.now = opts.now ?? (() => performance.now());
   }

@@ -9,11 +9,14 @@ export class FrameRateLimiter {
   private tokens: number;
   private last: number;
 
-  constructor(
-    private readonly fps: number,
-    private readonly burst = 2,
-    private readonly now: () => number = () => performance.now(),
-  ) {
+  private readonly fps: number;
+  private readonly burst: number;
+  private readonly now: () => number;
+
+  constructor(fps: number, burst = 2, now: () => number = () => performance.now()) {
+    this.fps = fps;
+    this.burst = burst;
+    this.now = now;
     this.tokens = burst;
     this.last = now();
   }

@@ -94,7 +94,11 @@ export class JpegStreamSplitter {
   private sawSof = false;
   private readonly counters: JpegSplitterStats = { frames: 0, truncated: 0, corrupt: 0, oversized: 0, garbageBytes: 0 };
 
-  constructor(private readonly opts: JpegSplitterOptions) {}
+  private readonly opts: JpegSplitterOptions;
+
+  constructor(opts: JpegSplitterOptions) {
+    this.opts = opts;
+  }
 
   get stats(): Readonly<JpegSplitterStats> {
     return this.counters;

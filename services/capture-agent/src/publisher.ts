@@ -81,7 +81,10 @@ export class FramePublisher {
   /** The current episode of failing last-frame SETs (okSince: the first SET of a working run since), null while they work. */
   private storeFailing: { since: number; failures: number; problem: string; okSince: number | null } | null = null;
 
-  constructor(private readonly opts: FramePublisherOptions) {
+  private readonly opts: FramePublisherOptions;
+
+  constructor(opts: FramePublisherOptions) {
+    this.opts = opts;
     opts.bus.on('ready', this.onReady);
     opts.bus.on('down', this.onDown);
   }

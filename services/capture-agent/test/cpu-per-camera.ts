@@ -49,7 +49,7 @@ for (const fps of [30, 15]) {
     });
     const pid = agent.proc.pid!;
     await waitFor('frames', () => received > fps * 2, 20_000);
-    await sleep(2000); // past start-up (tsx compile, ffmpeg probe)
+    await sleep(2000); // past start-up (module loading, ffmpeg probe)
     const ff = ffmpegOf(pid)!;
     const a0 = cpuSeconds(pid);
     const f0 = cpuSeconds(ff);

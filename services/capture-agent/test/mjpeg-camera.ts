@@ -22,10 +22,13 @@ export class MjpegCamera {
   readonly sent = { parts: 0, truncated: 0, connections: 0, drops: 0 };
   private readonly streams = new Set<ServerResponse>();
 
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
+  private readonly server: Server;
+  readonly url: string;
+
+  private constructor(server: Server, url: string) {
+    this.server = server;
+    this.url = url;
+  }
 
   static async start(o: MjpegCameraOptions): Promise<MjpegCamera> {
     const boundary = o.boundary ?? 'framecastboundary';

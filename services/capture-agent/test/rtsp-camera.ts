@@ -25,12 +25,17 @@ export class RtspCamera {
   packetsRelayed = 0;
   sessions = 0;
 
-  private constructor(
-    private readonly feeder: ChildProcess,
-    private readonly rtp: UdpSocket,
-    private readonly rtcp: UdpSocket,
-    readonly port: number,
-  ) {}
+  private readonly feeder: ChildProcess;
+  private readonly rtp: UdpSocket;
+  private readonly rtcp: UdpSocket;
+  readonly port: number;
+
+  private constructor(feeder: ChildProcess, rtp: UdpSocket, rtcp: UdpSocket, port: number) {
+    this.feeder = feeder;
+    this.rtp = rtp;
+    this.rtcp = rtcp;
+    this.port = port;
+  }
 
   get url(): string {
     return `rtsp://127.0.0.1:${this.port}/cam`;

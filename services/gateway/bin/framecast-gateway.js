@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript entry point through tsx, so the service ships without a build step.
-import { register } from 'tsx/esm/api';
-
-register();
+// The service as shipped: Node (>= 24) runs its TypeScript itself, stripping the types; no build
+// step, no loader. This file stays JavaScript so an older Node says what is wrong instead of
+// failing on the .ts extension.
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  process.stderr.write(`framecast-gateway: needs Node.js 24 or newer, this is ${process.version}\n`);
+  process.exit(2);
+}
 await import('../src/main.ts');

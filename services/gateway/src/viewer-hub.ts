@@ -32,13 +32,24 @@ export class ViewerHub {
   private readonly pingSlices: Array<Set<Viewer>> = Array.from({ length: PING_SLICES }, () => new Set());
   private nextPingSlice = 0;
 
+  readonly config: GatewayConfig;
+  readonly bus: FrameBus;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly version: string;
+
   constructor(
-    readonly config: GatewayConfig,
-    readonly bus: FrameBus,
-    readonly metrics: GatewayMetrics,
-    readonly logger: Logger,
-    readonly version: string,
+    config: GatewayConfig,
+    bus: FrameBus,
+    metrics: GatewayMetrics,
+    logger: Logger,
+    version: string,
   ) {
+    this.config = config;
+    this.bus = bus;
+    this.metrics = metrics;
+    this.logger = logger;
+    this.version = version;
     this.subscriptions = new RoomSubscriptions({
       bus,
       metrics,

@@ -75,7 +75,10 @@ export class ChannelTap {
 export class TestPublisher {
   readonly redis: Redis;
   sequence = 0;
-  constructor(url: string, readonly room: string) {
+  readonly room: string;
+
+  constructor(url: string, room: string) {
+    this.room = room;
     this.redis = new Redis(url);
   }
   async frame(bytes = 20_000, opts: { store?: boolean } = {}): Promise<number> {

@@ -75,6 +75,16 @@ async function watching(url: string, opts?: ConstructorParameters<typeof TestVie
   return v;
 }
 
+/** Waits until the gateway lets a tokenless viewer into `room` (its public set has caught up). */
+async function publicAtGateway(room: string): Promise<void> {
+  await waitFor(`${room} public at the gateway`, async () => {
+    const v = new TestViewer(gw.wsUrl(room));
+    await waitFor('hello or close', () => v.control.length > 0 || v.closeCode !== null, 5000);
+    v.close();
+    return v.control[0]?.type === 'hello';
+  }, 5000);
+}
+
 const anonymousList = async () => ((await reg.api('GET', '/rooms', undefined, null)).body.rooms as Array<{ name: string }>).map((r) => r.name);
 
 describe('private rooms fail closed', () => {
@@ -166,12 +176,7 @@ describe('a token is a lease', () => {
     expect((await reg.api('PATCH', '/rooms/swing', { visibility: 'private' })).status).toBe(200);
     expect((await reg.api('PATCH', '/rooms/swing', { visibility: 'public' })).status).toBe(200);
     // Wait for the last change to reach the gateway: a tokenless viewer gets in again.
-    await waitFor('swing public again', async () => {
-      const v = new TestViewer(gw.wsUrl('swing'));
-      await waitFor('hello or close', () => v.control.length > 0 || v.closeCode !== null, 5000);
-      v.close();
-      return v.control[0]?.type === 'hello';
-    }, 5000);
+    await publicAtGateway('swing');
     const after = holder.frames.length;
     await waitFor('past the token expiry', () => Date.now() > expiresAt + 1000 && holder.frames.length > after, 6000);
     expect(holder.closeCode).toBeNull();
@@ -195,12 +200,7 @@ describe('tokens out of URLs, and an Origin policy', () => {
   it('refuses websocket upgrades from origins outside FRAMECAST_ALLOWED_ORIGINS with 4403, and lets the same origin and non-browsers in', async () => {
     expect((await reg.api('POST', '/rooms', { name: 'square', visibility: 'public' })).status).toBe(201);
     publish('square');
-    await waitFor('square public at the gateway', async () => {
-      const v = new TestViewer(gw.wsUrl('square'));
-      await waitFor('hello or close', () => v.control.length > 0 || v.closeCode !== null, 5000);
-      v.close();
-      return v.control[0]?.type === 'hello';
-    }, 5000);
+    await publicAtGateway('square');
     const evil = await refusal(gw.wsUrl('square'), { headers: { origin: 'https://evil.example' } });
     expect(evil.closeCode).toBe(CloseCode.Forbidden);
     expect(evil.control[0]).toMatchObject({ error: 'origin_forbidden' });

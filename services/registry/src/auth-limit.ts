@@ -46,7 +46,10 @@ export class AuthFailureLimiter {
   private readonly limit: number;
   private readonly windowS: number;
 
-  constructor(private readonly opts: AuthFailureLimiterOptions) {
+  private readonly opts: AuthFailureLimiterOptions;
+
+  constructor(opts: AuthFailureLimiterOptions) {
+    this.opts = opts;
     this.limit = opts.limit;
     this.windowS = opts.windowS;
     // keyPrefix '': the key is exactly registryKeys.authFailures(...).

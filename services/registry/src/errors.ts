@@ -34,12 +34,13 @@ export class ApiError extends Error {
   readonly status: number;
   /** Extra response headers, such as `retry-after` on a 429. */
   readonly headers: Record<string, string> = {};
-  constructor(
-    readonly code: ApiErrorCode,
-    message: string,
-    readonly field?: string,
-  ) {
+  readonly code: ApiErrorCode;
+  readonly field?: string;
+
+  constructor(code: ApiErrorCode, message: string, field?: string) {
     super(message);
+    this.code = code;
+    this.field = field;
     this.status = API_ERRORS[code].status;
   }
 

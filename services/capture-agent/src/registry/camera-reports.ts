@@ -35,10 +35,13 @@ export class CameraReporter {
   private previous = new Map<string, { bytes: SumCount; latency: SumCount }>();
   private previousAt = Date.now();
 
-  constructor(
-    private readonly register: Registry,
-    private readonly stats: () => CameraStats[],
-  ) {}
+  private readonly register: Registry;
+  private readonly stats: () => CameraStats[];
+
+  constructor(register: Registry, stats: () => CameraStats[]) {
+    this.register = register;
+    this.stats = stats;
+  }
 
   async reports(): Promise<CameraReport[]> {
     const now = Date.now();

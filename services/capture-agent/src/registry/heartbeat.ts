@@ -28,7 +28,11 @@ export class RegistryHeartbeat {
   sent = 0;
   failed = 0;
 
-  constructor(private readonly opts: RegistryHeartbeatOptions) {}
+  private readonly opts: RegistryHeartbeatOptions;
+
+  constructor(opts: RegistryHeartbeatOptions) {
+    this.opts = opts;
+  }
 
   start(): void {
     if (this.timer) return;

@@ -16,10 +16,10 @@ export class MultipartPartReader {
   private tail: Buffer = Buffer.alloc(0);
   parts = 0;
 
-  constructor(
-    boundary: string | null,
-    private readonly splitter: JpegStreamSplitter,
-  ) {
+  private readonly splitter: JpegStreamSplitter;
+
+  constructor(boundary: string | null, splitter: JpegStreamSplitter) {
+    this.splitter = splitter;
     this.delimiter = boundary ? Buffer.from(`--${boundary}`, 'latin1') : null;
   }
 

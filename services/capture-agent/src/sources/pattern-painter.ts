@@ -29,10 +29,12 @@ export class PatternPainter {
   private readonly scale: number;
   private readonly boxSize: number;
 
-  constructor(
-    readonly width: number,
-    readonly height: number,
-  ) {
+  readonly width: number;
+  readonly height: number;
+
+  constructor(width: number, height: number) {
+    this.width = width;
+    this.height = height;
     this.pixels = Buffer.alloc(width * height * 3);
     this.background = Buffer.alloc(width * height * 3);
     this.paintBackground();

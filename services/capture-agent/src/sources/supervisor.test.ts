@@ -23,7 +23,10 @@ class ScriptedRun implements SourceRun {
   readonly ended: Promise<RunEnd>;
   end!: (e: RunEnd) => void;
   stopped = false;
-  constructor(readonly ctx: RunContext) {
+  readonly ctx: RunContext;
+
+  constructor(ctx: RunContext) {
+    this.ctx = ctx;
     this.ended = new Promise((r) => (this.end = r));
   }
   async stop() {

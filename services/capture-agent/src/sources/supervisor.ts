@@ -68,7 +68,11 @@ export class SourceSupervisor {
   private restartTimer: NodeJS.Timeout | null = null;
   private watchdog: NodeJS.Timeout | null = null;
 
-  constructor(private readonly opts: SupervisorOptions) {}
+  private readonly opts: SupervisorOptions;
+
+  constructor(opts: SupervisorOptions) {
+    this.opts = opts;
+  }
 
   start(): void {
     if (this.state !== 'stopped') return;

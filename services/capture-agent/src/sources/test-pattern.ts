@@ -26,7 +26,10 @@ export class TestPatternSource implements FrameSource {
   private frames = 0;
   private encodeErrors = 0;
 
-  constructor(private readonly opts: TestPatternOptions) {
+  private readonly opts: TestPatternOptions;
+
+  constructor(opts: TestPatternOptions) {
+    this.opts = opts;
     this.painter = new PatternPainter(opts.width, opts.height);
     this.clock = new FrameClock({
       fps: opts.fps,

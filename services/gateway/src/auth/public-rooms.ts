@@ -35,12 +35,19 @@ export class PublicRoomCache {
   private failing = false;
   private failures = 0;
 
+  private readonly source: PublicRoomSource;
+  private readonly logger: Logger;
+  private readonly onChange: (changes: PublicRoomChanges) => void;
+
   constructor(
-    private readonly source: PublicRoomSource,
+    source: PublicRoomSource,
     refreshMs: number,
-    private readonly logger: Logger,
-    private readonly onChange: (changes: PublicRoomChanges) => void,
+    logger: Logger,
+    onChange: (changes: PublicRoomChanges) => void,
   ) {
+    this.source = source;
+    this.logger = logger;
+    this.onChange = onChange;
     this.unsubscribe = source.onRoomsChanged(() => void this.reload());
     this.timer = setInterval(() => void this.reload(), refreshMs);
     this.timer.unref();

@@ -39,12 +39,15 @@ export function tokenOf(req: IncomingMessage): string | null {
  * presence; an invalid one is ignored there.
  */
 export class ViewerAuth {
-  constructor(
-    /** null: FRAMECAST_AUTH=off, everyone may watch everything. */
-    private readonly verifier: ViewerTokenVerifier | null,
-    /** null: no registry store, so no room is public. */
-    private readonly publicRooms: PublicRoomCache | null,
-  ) {}
+  /** null: FRAMECAST_AUTH=off, everyone may watch everything. */
+  private readonly verifier: ViewerTokenVerifier | null;
+  /** null: no registry store, so no room is public. */
+  private readonly publicRooms: PublicRoomCache | null;
+
+  constructor(verifier: ViewerTokenVerifier | null, publicRooms: PublicRoomCache | null) {
+    this.verifier = verifier;
+    this.publicRooms = publicRooms;
+  }
 
   get enabled(): boolean {
     return this.verifier !== null;

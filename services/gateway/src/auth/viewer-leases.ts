@@ -11,7 +11,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class ViewerLeases {
   private readonly timers = new Map<Viewer, NodeJS.Timeout>();
 
-  constructor(private readonly onExpired: (viewer: Viewer) => void) {}
+  private readonly onExpired: (viewer: Viewer) => void;
+
+  constructor(onExpired: (viewer: Viewer) => void) {
+    this.onExpired = onExpired;
+  }
 
   get size(): number {
     return this.timers.size;

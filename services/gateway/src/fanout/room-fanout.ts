@@ -36,11 +36,15 @@ export class RoomFanout {
   latest: KeptFrame | null = null;
   lingerTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    readonly room: string,
-    private readonly limits: FanoutLimits,
-    private readonly onStalled: (viewer: Viewer) => void,
-  ) {}
+  readonly room: string;
+  private readonly limits: FanoutLimits;
+  private readonly onStalled: (viewer: Viewer) => void;
+
+  constructor(room: string, limits: FanoutLimits, onStalled: (viewer: Viewer) => void) {
+    this.room = room;
+    this.limits = limits;
+    this.onStalled = onStalled;
+  }
 
   /** True if `header` is the frame already kept (the same frame seen via pub/sub and the store). */
   isDuplicate(header: FrameHeader): boolean {

@@ -25,7 +25,10 @@ export class RoomSubscriptions {
   private readonly rooms = new Map<string, RoomFanout>();
   private readonly invalidLoggedAt = new Map<string, number>();
 
-  constructor(private readonly opts: RoomSubscriptionsOptions) {
+  private readonly opts: RoomSubscriptionsOptions;
+
+  constructor(opts: RoomSubscriptionsOptions) {
+    this.opts = opts;
     opts.bus.onFrame((room, envelope) => this.onBusFrame(room, envelope));
   }
 

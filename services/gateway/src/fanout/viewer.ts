@@ -15,14 +15,20 @@ export class Viewer {
   framesSkipped = 0;
   readonly connectedAt = Date.now();
 
-  constructor(
-    readonly id: number,
-    readonly room: string,
-    readonly ws: WebSocket,
-    /** The TCP socket under `ws`, written directly with pre-framed messages. */
-    readonly socket: Socket,
-    readonly remoteAddress: string,
-  ) {}
+  readonly id: number;
+  readonly room: string;
+  readonly ws: WebSocket;
+  /** The TCP socket under `ws`, written directly with pre-framed messages. */
+  readonly socket: Socket;
+  readonly remoteAddress: string;
+
+  constructor(id: number, room: string, ws: WebSocket, socket: Socket, remoteAddress: string) {
+    this.id = id;
+    this.room = room;
+    this.ws = ws;
+    this.socket = socket;
+    this.remoteAddress = remoteAddress;
+  }
 }
 
 /**

@@ -34,7 +34,10 @@ export class PresenceReporter implements ViewerLifecycleListener {
   private readonly timer: NodeJS.Timeout;
   private readonly reports: Counter<'mode' | 'outcome'>;
 
-  constructor(private readonly opts: PresenceReporterOptions) {
+  private readonly opts: PresenceReporterOptions;
+
+  constructor(opts: PresenceReporterOptions) {
+    this.opts = opts;
     this.reports = new Counter({
       name: 'framecast_gateway_presence_reports_total',
       help: 'Batched presence reports written to the registry store: mode=delta|sync, outcome=ok|resync|error',

@@ -39,7 +39,11 @@ export class EventDispatcher {
   private failing = false;
   private groupReady = false;
 
-  constructor(private readonly opts: EventDispatcherOptions) {}
+  private readonly opts: EventDispatcherOptions;
+
+  constructor(opts: EventDispatcherOptions) {
+    this.opts = opts;
+  }
 
   start(): void {
     this.running ??= this.loop();
