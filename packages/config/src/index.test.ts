@@ -1,5 +1,6 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, envField, loadConfig, redisEnvFields, z } from './index.ts';
+import { authEnvFields, ConfigError, envField, loadConfig, redisEnvFields, requireWhenAuthOn, z } from './index.ts';
 
 const schema = z.object({
   PORT: envField.port(8080),
@@ -48,5 +49,33 @@ describe('redisEnvFields', () => {
     expect(loadConfig(redis, { FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: '2500' }).config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS).toBe(2500);
     expect(() => loadConfig(redis, { FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: '50' })).toThrow(/^FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: must be >= 200/);
     expect(() => loadConfig(redis, { FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: '1s' })).toThrow(/^FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: must be an integer/);
+  });
+});
+
+describe('envField.nodeId', () => {
+  const ids = z.object({ FRAMECAST_X_ID: envField.nodeId() });
+  it('defaults to the host name and takes an id', () => {
+    expect(loadConfig(ids, {}).config.FRAMECAST_X_ID).toBe(hostname());
+    expect(loadConfig(ids, { FRAMECAST_X_ID: 'gw-1.eu_west' }).config.FRAMECAST_X_ID).toBe('gw-1.eu_west');
+  });
+  it('refuses what is not an id, naming the variable and the rule', () => {
+    expect(() => loadConfig(ids, { FRAMECAST_X_ID: 'a b' })).toThrow(/^FRAMECAST_X_ID: must be an id: .*\(got "a b"\)$/);
+    expect(() => loadConfig(ids, { FRAMECAST_X_ID: '-x' })).toThrow(/^FRAMECAST_X_ID: must be an id/);
+    expect(() => loadConfig(ids, { FRAMECAST_X_ID: 'x'.repeat(65) })).toThrow(/^FRAMECAST_X_ID: must be an id/);
+  });
+});
+
+describe('the FRAMECAST_AUTH switch', () => {
+  const auth = z.object({ ...authEnvFields });
+  it('is on unless set off', () => {
+    expect(loadConfig(auth, {}).config.FRAMECAST_AUTH).toBe('on');
+    expect(loadConfig(auth, { FRAMECAST_AUTH: 'off' }).config.FRAMECAST_AUTH).toBe('off');
+    expect(() => loadConfig(auth, { FRAMECAST_AUTH: 'no' })).toThrow(/^FRAMECAST_AUTH: must be on or off/);
+  });
+  it('requires a secret while on, naming it', () => {
+    expect(() => requireWhenAuthOn({ FRAMECAST_AUTH: 'on' }, 'FRAMECAST_SOME_KEY', undefined)).toThrow(ConfigError);
+    expect(() => requireWhenAuthOn({ FRAMECAST_AUTH: 'on' }, 'FRAMECAST_SOME_KEY', '')).toThrow(/^FRAMECAST_SOME_KEY: is required while FRAMECAST_AUTH=on/);
+    expect(() => requireWhenAuthOn({ FRAMECAST_AUTH: 'on' }, 'FRAMECAST_SOME_KEY', 'set')).not.toThrow();
+    expect(() => requireWhenAuthOn({ FRAMECAST_AUTH: 'off' }, 'FRAMECAST_SOME_KEY', undefined)).not.toThrow();
   });
 });

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+import { isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
 import { z } from 'zod';
 
 export { z };
@@ -81,7 +83,33 @@ export const envField = {
         return false;
       }
     }, 'must be a redis:// or rediss:// URL'),
+  /**
+   * A replica's or agent's id (FRAMECAST_GATEWAY_ID, FRAMECAST_REGISTRY_ID, FRAMECAST_AGENT_ID):
+   * the host name unless set, held to @framecast/protocol's id rule (it goes into Redis keys).
+   */
+  nodeId: () => z.string().default(hostname()).refine(isValidNodeId, `must be an id: ${NODE_ID_RULE}`),
 };
+
+/**
+ * The auth switch every service reads (the capture agent too, which has no use for tokens). Auth
+ * is on unless FRAMECAST_AUTH=off says otherwise, and a service with auth on refuses to start
+ * without its secrets: forgetting a secret must never mean "open to everyone". The token secret
+ * itself is @framecast/viewer-tokens' `tokenSecretEnvFields`.
+ */
+export const authEnvFields = {
+  FRAMECAST_AUTH: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
+};
+
+export interface AuthConfig {
+  FRAMECAST_AUTH: 'on' | 'off';
+}
+
+/** Throws ConfigError naming `variable` when auth is on and the secret is not set. */
+export function requireWhenAuthOn(config: AuthConfig, variable: string, value: string | undefined): void {
+  if (config.FRAMECAST_AUTH === 'on' && !value) {
+    throw new ConfigError(variable, 'is required while FRAMECAST_AUTH=on (set FRAMECAST_AUTH=off only for local use without auth)');
+  }
+}
 
 /**
  * Runs a service's configuration step and turns a ConfigError into the one-line message and

@@ -12,4 +12,4 @@ export {
   type TokenFailure,
   type IssueOptions,
 } from './tokens.ts';
-export { authEnvFields, requireWhenAuthOn, type AuthConfig } from './auth-config.ts';
+export { tokenSecretEnvFields } from './token-secret.ts';

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, sleep, startTestRedis, stopAllServices, waitFor, type TestRedis } from '@framecast/testing';
-import { FrameTap, getEndpoint, logLines, metric, startAgent } from './helpers.ts';
+import { FrameTap, getEndpoint, logLines, metricValue, startAgent } from './helpers.ts';
 import { makeClip, mediaDir } from './media.ts';
 
 let redis: TestRedis;
@@ -74,16 +74,16 @@ describe('file source', () => {
       await sleep(3000);
       const rate = rateOf(tap.frames.map((f) => f.header.captureTimeUs));
       const { text } = await getEndpoint(port, '/metrics');
-      const dropped = metric(text, 'framecast_agent_frames_dropped_total', { camera: 'file-capped', reason: 'rate' });
-      const published = metric(text, 'framecast_agent_frames_published_total', { camera: 'file-capped' });
+      const dropped = metricValue(text, 'framecast_agent_frames_dropped_total', { camera: 'file-capped', reason: 'rate' });
+      const published = metricValue(text, 'framecast_agent_frames_published_total', { camera: 'file-capped' });
       console.log(`file capped at 10 fps: ${rate.toFixed(2)} fps published, ${published} published / ${dropped} dropped (rate) so far`);
       expect(rate).toBeGreaterThan(9);
       expect(rate).toBeLessThan(11);
       // 25 fps in, 10 out: about 1.5 dropped per published frame.
       expect(dropped / published).toBeGreaterThan(1.1);
       expect(dropped / published).toBeLessThan(1.9);
-      expect(metric(text, 'framecast_agent_source_up', { camera: 'file-capped' })).toBe(1);
-      expect(metric(text, 'framecast_agent_ffmpeg_up', { camera: 'file-capped' })).toBe(1);
+      expect(metricValue(text, 'framecast_agent_source_up', { camera: 'file-capped' })).toBe(1);
+      expect(metricValue(text, 'framecast_agent_ffmpeg_up', { camera: 'file-capped' })).toBe(1);
     } finally {
       tap.close();
       await agent.stop();

@@ -1,24 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { decodeEnvelope, frameChannel, nowMicros, type FrameHeader } from '@framecast/protocol';
-import { startService, type ServiceProcess } from '@framecast/testing';
+import { type ServiceProcess } from '@framecast/testing';
 
-export const AGENT_ENTRY = 'services/capture-agent/src/main.ts';
+// One copy of each, in @framecast/testing; re-exported for this service's tests.
+export { AGENT_ENTRY, metricValue, rssOf, scrapeMetric, startAgent } from '@framecast/testing';
 
 export interface ReceivedEnvelope {
   header: FrameHeader;
   payload: Buffer;
   receivedUs: number;
-}
-
-/** Starts the agent CLI as its own process, configured by environment like an operator would. */
-export function startAgent(env: Record<string, string>, args: string[] = []): Promise<ServiceProcess> {
-  return startService(`agent:${env.FRAMECAST_ROOM ?? 'lobby'}`, {
-    entry: AGENT_ENTRY,
-    env: { LOG_LEVEL: 'info', ...env },
-    args,
-    readyLine: /"msg":"capture agent started"/,
-  });
 }
 
 /**
@@ -44,12 +35,6 @@ export class FrameTap {
   close(): void {
     this.redis.disconnect();
   }
-}
-
-/** Resident set size of a process, from /proc. */
-export function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
 }
 
 /** Pids of the direct children of `pid` whose command name is `comm`, from /proc. */
@@ -96,16 +81,4 @@ export function logLines(svc: ServiceProcess, msg: string): Array<Record<string,
 export async function getEndpoint(port: number, path: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: res.status, text: await res.text() };
-}
-
-/** The value of one sample in Prometheus text, e.g. metric(text, 'x_total', { camera: 'a' }); NaN if absent. */
-export function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const m = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m) continue;
-    const have = Object.fromEntries([...(m[1] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[2]);
-  }
-  return NaN;
 }

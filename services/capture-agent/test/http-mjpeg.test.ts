@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, startTestRedis, stopAllServices, waitFor, type TestRedis } from '@framecast/testing';
-import { FrameTap, getEndpoint, logLines, metric, startAgent } from './helpers.ts';
+import { FrameTap, getEndpoint, logLines, metricValue, startAgent } from './helpers.ts';
 import { jpegFrames, mediaDir } from './media.ts';
 import { MjpegCamera } from './mjpeg-camera.ts';
 
@@ -39,10 +39,10 @@ it('publishes an HTTP MJPEG camera\'s JPEGs unchanged, drops truncated ones (cou
     expect(tap.frames.every((f) => MjpegCamera.isOneOf(frames, f.payload))).toBe(true);
     expect(tap.frames.every((f) => f.header.width === 320 && f.header.height === 240)).toBe(true);
     const { text } = await getEndpoint(port, '/metrics');
-    const truncated = metric(text, 'framecast_agent_frames_dropped_total', { camera: 'mjpeg', reason: 'truncated' });
+    const truncated = metricValue(text, 'framecast_agent_frames_dropped_total', { camera: 'mjpeg', reason: 'truncated' });
     const restarts =
-      metric(text, 'framecast_agent_source_restarts_total', { camera: 'mjpeg', reason: 'failed' }) +
-      metric(text, 'framecast_agent_source_restarts_total', { camera: 'mjpeg', reason: 'ended' });
+      metricValue(text, 'framecast_agent_source_restarts_total', { camera: 'mjpeg', reason: 'failed' }) +
+      metricValue(text, 'framecast_agent_source_restarts_total', { camera: 'mjpeg', reason: 'ended' });
     console.log(
       `mjpeg: camera sent ${cam.sent.parts} parts (${cam.sent.truncated} truncated) over ${cam.sent.connections} connections; ` +
         `agent published ${tap.frames.length}, dropped ${truncated} truncated, restarted ${restarts} times`,

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, sleep, startTestRedis, stopAllServices, waitFor, type TestRedis } from '@framecast/testing';
-import { childPids, FrameTap, getEndpoint, logLines, metric, startAgent } from './helpers.ts';
+import { childPids, FrameTap, getEndpoint, logLines, metricValue, startAgent } from './helpers.ts';
 import { jpegFrames, makeClip, mediaDir } from './media.ts';
 import { MjpegCamera } from './mjpeg-camera.ts';
 
@@ -76,14 +76,14 @@ cameras:
     ]);
 
     const { text } = await getEndpoint(port, '/metrics');
-    expect(metric(text, 'framecast_agent_source_restarts_total', { camera: 'garage', reason: 'failed' })).toBeGreaterThanOrEqual(5);
-    expect(metric(text, 'framecast_agent_source_restarts_total', { camera: 'lobby', reason: 'failed' })).toBe(0);
-    expect(metric(text, 'framecast_agent_source_up', { camera: 'garage' })).toBe(0);
-    expect(metric(text, 'framecast_agent_source_up', { camera: 'porch' })).toBe(1);
-    expect(metric(text, 'framecast_agent_frames_published_total', { camera: 'porch' })).toBeGreaterThan(20);
-    expect(metric(text, 'framecast_agent_capture_to_publish_seconds_count', { camera: 'lobby' })).toBeGreaterThan(20);
-    expect(metric(text, 'framecast_agent_frame_bytes_count', { camera: 'porch' })).toBeGreaterThan(20);
-    expect(metric(text, 'framecast_agent_bus_up')).toBe(1);
+    expect(metricValue(text, 'framecast_agent_source_restarts_total', { camera: 'garage', reason: 'failed' })).toBeGreaterThanOrEqual(5);
+    expect(metricValue(text, 'framecast_agent_source_restarts_total', { camera: 'lobby', reason: 'failed' })).toBe(0);
+    expect(metricValue(text, 'framecast_agent_source_up', { camera: 'garage' })).toBe(0);
+    expect(metricValue(text, 'framecast_agent_source_up', { camera: 'porch' })).toBe(1);
+    expect(metricValue(text, 'framecast_agent_frames_published_total', { camera: 'porch' })).toBeGreaterThan(20);
+    expect(metricValue(text, 'framecast_agent_capture_to_publish_seconds_count', { camera: 'lobby' })).toBeGreaterThan(20);
+    expect(metricValue(text, 'framecast_agent_frame_bytes_count', { camera: 'porch' })).toBeGreaterThan(20);
+    expect(metricValue(text, 'framecast_agent_bus_up')).toBe(1);
     // One ffmpeg (the file); the HTTP camera needs none, the broken one has none running.
     expect(childPids(agent.proc.pid!, 'ffmpeg')).toHaveLength(1);
   } finally {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, sleep, startTestRedis, stopAllServices, TestViewer, waitFor, type ServiceProcess, type TestRedis } from '@framecast/testing';
 import { startGateway, type GatewayProcess } from '../../gateway/test/helpers.ts';
 import { callApi, heartbeat, startRegistry, type RegistryProcess } from '../../registry/test/helpers.ts';
-import { getEndpoint, logLines, metric, startAgent } from './helpers.ts';
+import { getEndpoint, logLines, metricValue, startAgent } from './helpers.ts';
 
 // A full Redis (maxmemory reached, noeviction) refuses writes with OOM but still takes PUBLISH:
 // viewers keep getting live frames. Seen before: the agent declared the bus down on the failed
@@ -49,8 +49,8 @@ afterAll(async () => {
 });
 
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
-const oomFailures = async () => metric((await getEndpoint(agentPort, '/metrics')).text, 'framecast_agent_last_frame_store_failures_total', { camera: room, reason: 'oom' });
-const agentMetric = async (name: string, labels: Record<string, string> = {}) => metric((await getEndpoint(agentPort, '/metrics')).text, name, labels);
+const oomFailures = async () => metricValue((await getEndpoint(agentPort, '/metrics')).text, 'framecast_agent_last_frame_store_failures_total', { camera: room, reason: 'oom' });
+const agentMetric = async (name: string, labels: Record<string, string> = {}) => metricValue((await getEndpoint(agentPort, '/metrics')).text, name, labels);
 const linesOf = (svc: ServiceProcess, re: RegExp) => svc.lines.filter((l) => re.test(l));
 
 describe('Redis at maxmemory with noeviction', () => {

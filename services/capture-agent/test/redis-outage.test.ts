@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sleep, startTestRedis, stopAllServices, waitFor, type TestRedis } from '@framecast/testing';
-import { FrameTap, logLines, rssBytes, startAgent } from './helpers.ts';
+import { FrameTap, logLines, rssOf, startAgent } from './helpers.ts';
 
 let redis: TestRedis;
 
@@ -40,11 +40,11 @@ it('reconnects by itself after a 3 s Redis outage, frames flow within 3 s, and n
     await redis.stop();
     await waitFor('agent notices', () => logLines(agent, 'frame bus down').length === 1, 5000);
     const statsBefore = logLines(agent, 'camera stats').length;
-    const rssAtDown = rssBytes(pid);
+    const rssAtDown = rssOf(pid);
     let rssMax = rssAtDown;
     for (let i = 0; i < 30; i++) {
       await sleep(100);
-      rssMax = Math.max(rssMax, rssBytes(pid));
+      rssMax = Math.max(rssMax, rssOf(pid));
     }
     const during = logLines(agent, 'camera stats').slice(statsBefore) as unknown as StatsLine[];
     const countAtReturn = tap.frames.length;

@@ -8,7 +8,7 @@
  *   SOAK_SECONDS=1800 pnpm --filter @framecast/capture-agent soak
  */
 import { readFileSync } from 'node:fs';
-import { sleep, startService, startTestRedis, waitFor } from '@framecast/testing';
+import { rssOf, sleep, startService, startTestRedis, waitFor } from '@framecast/testing';
 import { FrameTap } from './helpers.ts';
 import { makeClip, mediaDir } from './media.ts';
 
@@ -16,7 +16,7 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const BOUND_MB = Number(process.env.SOAK_BOUND_MB ?? 8);
 const SOURCE = process.env.SOAK_SOURCE; // default: an H.264 720p clip re-encoded at 640x360
 
-const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+const rssKb = (pid: number) => rssOf(pid) / 1024;
 const ffmpegOf = (pid: number) =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number).find((c) => readFileSync(`/proc/${c}/comm`, 'utf8').trim() === 'ffmpeg');
 

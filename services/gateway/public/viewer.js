@@ -1,6 +1,10 @@
 // framecast viewer: one websocket per room, binary frames are envelopes (see packages/protocol),
 // text frames are JSON control messages. Latest frame wins here too: while one JPEG decodes,
 // only the newest arrival waits, so a slow tab never builds a backlog.
+// Decoding and the reconnect rule come from @framecast/protocol's browser module (served as
+// /protocol.js), the same rules the services use, never a copy.
+import { CloseCode, TOKEN_SUBPROTOCOL_PREFIX, VIEWER_SUBPROTOCOL, decodeEnvelope, shouldReconnect } from '/protocol.js';
+
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const pathRoom = location.pathname.match(/^\/rooms\/([^/]+)/);
@@ -14,7 +18,6 @@ $('pick').addEventListener('submit', (e) => {
 
 const canvas = $('video');
 const ctx = canvas.getContext('2d');
-const MAGIC = 0x46435354; // "FCST"
 // skipped = gaps (frames the gateway did not send this page) + replaced (frames the page did not paint).
 const stats = { painted: 0, skipped: 0, gaps: 0, replaced: 0, lastSeq: null, latencies: [] };
 window.framecastStats = stats; // read by the browser tests
@@ -35,20 +38,14 @@ let lastPaintedCaptureMs = 0; // capture time of the frame on the canvas
 let registryLive = null; // the registry's `live` for this room; null while unknown (not listed, no registry)
 let socket = null;
 
-function decodeHeader(buf) {
-  if (buf.byteLength < 32) return null;
-  const v = new DataView(buf);
-  if (v.getUint32(0) !== MAGIC || v.getUint8(4) !== 1) return null;
-  const headerLength = v.getUint16(8);
-  const payloadLength = v.getUint32(28);
-  if (headerLength < 32 || headerLength + payloadLength !== buf.byteLength) return null;
-  return {
-    sequence: v.getUint32(12),
-    captureTimeUs: v.getUint32(16) * 2 ** 32 + v.getUint32(20),
-    width: v.getUint16(24),
-    height: v.getUint16(26),
-    payload: new Uint8Array(buf, headerLength, payloadLength),
-  };
+/** The frame in an envelope, or null for anything malformed (dropped; the next frame replaces it). */
+function decodeFrame(buf) {
+  try {
+    const { header, payload } = decodeEnvelope(buf); // payload: a view into buf, no copy
+    return { sequence: header.sequence, captureTimeUs: header.captureTimeUs, width: header.width, height: header.height, payload };
+  } catch {
+    return null; // an EnvelopeError
+  }
 }
 
 let pending = null;
@@ -80,7 +77,7 @@ async function paint() {
 }
 
 function onFrame(buf) {
-  const frame = decodeHeader(buf);
+  const frame = decodeFrame(buf);
   if (!frame) return;
   const now = Date.now();
   const gap = conn.lastFrameAt ? now - conn.lastFrameAt : Infinity;
@@ -164,8 +161,8 @@ setInterval(() => {
   renderOverlay();
 }, 1000);
 
-// Close codes 4000–4499 mean the request is wrong (do not retry); others reconnect with backoff.
-const shouldReconnect = (code) => !(code >= 4000 && code < 4500) && code !== 1000 && code !== 1009;
+// Close codes 4000–4499 mean the request is wrong (do not retry); others reconnect with backoff
+// (shouldReconnect, from the protocol module).
 let backoff = 250;
 function setState(state, text) {
   const label = text ?? state;
@@ -179,7 +176,6 @@ function setState(state, text) {
 // and goes to the gateway in the Sec-WebSocket-Protocol header, never in a URL: so it stays out
 // of access logs, proxies and the history of every page but this one. A `?token=` in the page URL
 // (old links) was sent with the page request already; it is moved to the fragment at once.
-const TOKEN_PROTOCOL = 'framecast.token.';
 let token = new URLSearchParams(location.hash.slice(1)).get('token') || params.get('token') || '';
 if (params.has('token')) {
   params.delete('token');
@@ -215,8 +211,8 @@ function reconnectNow() {
 
 function connect() {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const protocols = ['framecast.v1'];
-  if (token) protocols.push(TOKEN_PROTOCOL + token);
+  const protocols = [VIEWER_SUBPROTOCOL];
+  if (token) protocols.push(TOKEN_SUBPROTOCOL_PREFIX + token);
   const ws = new WebSocket(`${scheme}://${location.host}/ws/video/${encodeURIComponent(room)}`, protocols);
   socket = ws;
   ws.binaryType = 'arraybuffer';
@@ -238,7 +234,7 @@ function connect() {
     setState('open', 'waiting for frames');
   };
   ws.onclose = (e) => {
-    if (e.code === 4401) {
+    if (e.code === CloseCode.Unauthorized) {
       // A private room, or a token that ran out: ask for one instead of giving up silently.
       $('token-form').hidden = false;
       $('token-why').textContent = lastError?.message || e.reason || 'a viewer token is required';
@@ -246,7 +242,7 @@ function connect() {
     }
     if (!shouldReconnect(e.code)) return setState('error', `closed: ${lastError?.message || e.reason || e.code}`);
     setState('closed', `reconnecting (${e.code}${e.reason ? ` ${e.reason}` : ''})`);
-    setTimeout(connect, e.code === 1012 ? 0 : backoff);
+    setTimeout(connect, e.code === CloseCode.ServiceRestart ? 0 : backoff);
     backoff = Math.min(backoff * 2, 5000);
   };
 }

@@ -1,7 +1,6 @@
-import { hostname } from 'node:os';
-import { envField, httpTimeoutEnvFields, loadConfig, redisEnvFields, z, type Env, type LoadedConfig } from '@framecast/config';
-import { ENVELOPE_MAX_BYTES, isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
-import { authEnvFields, requireWhenAuthOn } from '@framecast/viewer-tokens';
+import { authEnvFields, envField, httpTimeoutEnvFields, loadConfig, redisEnvFields, requireWhenAuthOn, z, type Env, type LoadedConfig } from '@framecast/config';
+import { ENVELOPE_MAX_BYTES } from '@framecast/protocol';
+import { tokenSecretEnvFields } from '@framecast/viewer-tokens';
 import { allowedOriginsField } from './auth/origins.ts';
 
 const common = {
@@ -9,7 +8,7 @@ const common = {
   PORT: envField.port(8080),
   LOG_LEVEL: envField.logLevel(),
   /** Replica id in hello messages and logs; the pod name under Kubernetes. */
-  FRAMECAST_GATEWAY_ID: z.string().default(hostname()).refine(isValidNodeId, `must be an id: ${NODE_ID_RULE}`),
+  FRAMECAST_GATEWAY_ID: envField.nodeId(),
   /** Bytes that may sit unsent in one viewer's socket before frames are skipped for it. */
   FRAMECAST_MAX_BUFFERED_BYTES: envField.bytes(16 * 1024, 64 * 1024 * 1024, 512 * 1024),
   /** A viewer whose socket stays over the bound this long is closed with 4508. */
@@ -28,6 +27,7 @@ const common = {
   FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 120_000, 10_000),
   /** FRAMECAST_AUTH and FRAMECAST_TOKEN_SECRET: private rooms need a viewer token signed with the secret. */
   ...authEnvFields,
+  ...tokenSecretEnvFields,
   /** Viewer joins and leaves are written to the registry's store in one batch this often. */
   FRAMECAST_PRESENCE_FLUSH_MS: envField.ms(50, 60_000, 1_000),
   /** With no joins or leaves, an empty report still goes out this often (keep it well under the registry's FRAMECAST_GATEWAY_TIMEOUT_MS). */

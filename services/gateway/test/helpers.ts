@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { encodeEnvelope, frameChannel, nowMicros, readHeader, EnvelopeError } from '@framecast/protocol';
-import { freePort, startService, type ServiceProcess } from '@framecast/testing';
+import { encodeEnvelope, frameChannel, nowMicros } from '@framecast/protocol';
+import { freePort, rssOf, scrapeMetric, startService, type ServiceProcess, type MetricLabels } from '@framecast/testing';
 
 export interface GatewayProcess extends ServiceProcess {
   port: number;
   wsUrl(room: string): string;
-  metric(name: string, labels?: string): Promise<number>;
+  /** A metric's value (sum over the matching series); throws if the gateway does not expose `name`. */
+  metric(name: string, labels?: MetricLabels): Promise<number>;
   rssBytes(): number;
 }
 
@@ -22,54 +21,13 @@ export async function startGateway(redisUrl: string, env: Record<string, string>
   return Object.assign(svc, {
     port,
     wsUrl: (room: string) => `ws://127.0.0.1:${port}/ws/video/${room}`,
-    metric: (name: string, labels = '') => scrapeMetric(port, name, labels),
+    metric: (name: string, labels?: MetricLabels) => scrapeMetric(port, name, labels),
     rssBytes: () => rssOf(svc.proc.pid!),
   });
 }
 
-export async function scrapeMetric(port: number, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const want = labels ? `${name}{${labels}}` : name;
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    const key = line.slice(0, sp);
-    if (key === want || (!labels && key.startsWith(`${name}{`))) total += Number(line.slice(sp + 1));
-  }
-  return total;
-}
-
-export function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
-/** Starts the capture agent CLI as its own process. */
-export async function startAgent(redisUrl: string, room: string, source: string, extra: Record<string, string> = {}): Promise<ServiceProcess> {
-  return startService(`agent:${room}`, {
-    entry: 'services/capture-agent/src/main.ts',
-    env: { REDIS_URL: redisUrl, FRAMECAST_ROOM: room, FRAMECAST_SOURCE: source, FRAMECAST_FPS: '15', FRAMECAST_SIZE: '320x180', ...extra },
-    readyLine: /capture agent started/,
-  });
-}
-
-/** Records what was published on a room's channel, as the source of truth for byte identity. */
-export class ChannelTap {
-  readonly bySequence = new Map<number, string>();
-  readonly redis: Redis;
-  constructor(url: string, room: string) {
-    this.redis = new Redis(url);
-    void this.redis.subscribe(frameChannel(room));
-    this.redis.on('messageBuffer', (_c: Buffer, msg: Buffer) => {
-      const h = readHeader(msg);
-      if (!(h instanceof EnvelopeError)) this.bySequence.set(h.sequence, createHash('sha1').update(msg).digest('hex'));
-    });
-  }
-  close(): void {
-    this.redis.disconnect();
-  }
-}
+// One copy of each, in @framecast/testing; re-exported for the tests that import them from here.
+export { ChannelTap, rssOf, scrapeMetric, startAgent } from '@framecast/testing';
 
 /** A publisher under the test's control, for frames and garbage at exact moments. */
 export class TestPublisher {

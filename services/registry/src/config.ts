@@ -1,7 +1,5 @@
-import { hostname } from 'node:os';
-import { ConfigError, envField, httpTimeoutEnvFields, loadConfig, redisEnvFields, z, type Env, type LoadedConfig } from '@framecast/config';
-import { isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
-import { authEnvFields, requireWhenAuthOn } from '@framecast/viewer-tokens';
+import { authEnvFields, ConfigError, envField, httpTimeoutEnvFields, loadConfig, redisEnvFields, requireWhenAuthOn, z, type Env, type LoadedConfig } from '@framecast/config';
+import { tokenSecretEnvFields } from '@framecast/viewer-tokens';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 import { parseAllowList } from './webhooks/url-guard.ts';
 
@@ -10,8 +8,9 @@ const fields = {
   PORT: envField.port(8081),
   LOG_LEVEL: envField.logLevel(),
   /** Replica id: its BullMQ worker and events consumer name, and in logs. */
-  FRAMECAST_REGISTRY_ID: z.string().default(hostname()).refine(isValidNodeId, `must be an id: ${NODE_ID_RULE}`),
+  FRAMECAST_REGISTRY_ID: envField.nodeId(),
   ...authEnvFields,
+  ...tokenSecretEnvFields,
   /** Bearer key for the admin API (rooms, tokens, webhooks, agent keys, presence). */
   FRAMECAST_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Failed admin/agent key checks one client address may make per window; then 429 until the window ends. */

@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startTestRedis, stopAllServices, waitFor, type TestRedis } from '@framecast/testing';
+import { ChannelTap, sleep, startAgent, startTestRedis, stopAllServices, waitFor, type TestRedis } from '@framecast/testing';
 // The bus as the capture agent opens it (relative: the registry does not depend on the bus package).
 import { RedisFrameBus } from '../../../packages/bus/src/index.ts';
-import { ChannelTap, startAgent } from '../../gateway/test/helpers.ts';
 import { startRegistry, type RegistryProcess } from './helpers.ts';
 
 let redis: TestRedis;

@@ -1,8 +1,7 @@
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestRedis, stopAllServices, waitFor, type TestRedis } from '@framecast/testing';
-import { scrapeMetric } from '../../gateway/test/helpers.ts';
+import { scrapeMetric, startTestRedis, stopAllServices, waitFor, type TestRedis } from '@framecast/testing';
 import { ADMIN_KEY, heartbeat, startRegistry, type RegistryProcess } from './helpers.ts';
 
 // Linux routes all of 127/8 to lo: a client that binds 127.0.0.x as its source address is another

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { registryKeys } from '@framecast/protocol';
-import { sleep, startTestRedis, stopAllServices, TestViewer, waitFor, type ServiceProcess, type TestRedis } from '@framecast/testing';
-import { startAgent, startGateway, type GatewayProcess } from '../../gateway/test/helpers.ts';
+import { scrapeMetric, sleep, startAgent, startTestRedis, stopAllServices, TestViewer, waitFor, type ServiceProcess, type TestRedis } from '@framecast/testing';
+import { startGateway, type GatewayProcess } from '../../gateway/test/helpers.ts';
 import { startReceiver, startRegistry, type RegistryProcess } from './helpers.ts';
 
 const SWEEP_MS = 500;
@@ -50,12 +50,6 @@ async function streamEvents(): Promise<Array<{ id: string; type: string; room: s
   } finally {
     conn.disconnect();
   }
-}
-
-async function scrapeRegistryMetric(base: string, name: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : 0;
 }
 
 describe('registry restarted mid-stream', () => {
@@ -126,8 +120,8 @@ describe('registry restarted mid-stream', () => {
     expect(Date.now() - back).toBeGreaterThanOrEqual(AGENT_TIMEOUT_MS - 1000);
     // Every event since the restart, as the events stream has it (the source of truth), and as
     // the receiver got it, once a few more sweeps have run; delivery order is not compared.
-    const sweeps = await scrapeRegistryMetric(reg.url, 'framecast_registry_sweeps_total');
-    await waitFor('three more sweeps', async () => (await scrapeRegistryMetric(reg.url, 'framecast_registry_sweeps_total')) >= sweeps + 3, 10_000);
+    const sweeps = await scrapeMetric(reg.url, 'framecast_registry_sweeps_total');
+    await waitFor('three more sweeps', async () => (await scrapeMetric(reg.url, 'framecast_registry_sweeps_total')) >= sweeps + 3, 10_000);
     const since = (await streamEvents()).filter((e) => !streamBefore.has(e.id));
     expect(since.map((e) => `${e.type} ${e.room}`)).toEqual(['room.offline gone']);
     await waitFor('receiver has every event', () => since.every((s) => events().some((e) => e.id === s.id)), 10_000);

@@ -1,7 +1,4 @@
-import { hostname } from 'node:os';
-import { ConfigError, envField, z } from '@framecast/config';
-import { isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
-import { authEnvFields, requireWhenAuthOn } from '@framecast/viewer-tokens';
+import { authEnvFields, ConfigError, envField, requireWhenAuthOn, z } from '@framecast/config';
 
 /**
  * The agent's registry settings, spread into its config schema. All optional: without
@@ -17,9 +14,9 @@ export const heartbeatEnvFields = {
   /** The agent key from POST /api/agent-keys: it says which rooms this agent may heartbeat for. */
   FRAMECAST_AGENT_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   /** This agent's id in the registry; cameras are `<room>/<agent id>`. */
-  FRAMECAST_AGENT_ID: z.string().default(hostname()).refine(isValidNodeId, `must be an id: ${NODE_ID_RULE}`),
+  FRAMECAST_AGENT_ID: envField.nodeId(),
   FRAMECAST_HEARTBEAT_INTERVAL_MS: envField.ms(500, 60_000, 5_000),
-  FRAMECAST_AUTH: authEnvFields.FRAMECAST_AUTH,
+  ...authEnvFields,
 };
 
 export interface HeartbeatConfig {

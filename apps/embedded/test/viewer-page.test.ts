@@ -11,7 +11,7 @@ beforeAll(async () => {
   port = await freePort();
   // `pnpm start` as a user runs it: no REDIS_URL, in-memory bus, testsrc agent for room demo.
   app = await startService('embedded', {
-    entry: 'packages/embedded/src/main.ts',
+    entry: 'apps/embedded/src/main.ts',
     env: { PORT: String(port), HOST: '127.0.0.1' },
     readyLine: /Open http:\/\/127\.0\.0\.1:\d+\/rooms\/demo/,
   });

@@ -30,7 +30,7 @@ beforeAll(async () => {
   });
   embeddedPort = await freePort();
   embedded = await startService('embedded', {
-    entry: 'packages/embedded/src/main.ts',
+    entry: 'apps/embedded/src/main.ts',
     env: { PORT: String(embeddedPort), HOST: '127.0.0.1' },
     readyLine: /framecast embedded running/,
   });

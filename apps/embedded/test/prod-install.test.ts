@@ -73,7 +73,7 @@ describe('production installs', () => {
     // Only the manifests and the lockfile matter to an install; --offline takes every package
     // from the store the dev install filled, so this needs no network and takes about a second.
     for (const file of ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml']) cpSync(join(REPO_ROOT, file), join(tmp, file));
-    for (const dir of ['packages', 'services']) {
+    for (const dir of ['packages', 'services', 'apps']) {
       for (const name of readdirSync(join(REPO_ROOT, dir))) copyManifest(join(dir, name));
     }
     copyManifest('bench');

@@ -1,11 +1,10 @@
 import { MemoryBroker, MemoryFrameBus, RedisFrameBus, type FrameBus } from '@framecast/bus';
-import { loadConfig, type Env } from '@framecast/config';
+import { loadConfig, requireWhenAuthOn, type Env } from '@framecast/config';
 import { loadAgentConfig, startCaptureAgent, startRegistryHeartbeat } from '@framecast/capture-agent';
 import { buildGateway, embeddedGatewayEnvSchema, type Gateway } from '@framecast/gateway';
 import { packageVersion } from '@framecast/lifecycle';
 import { createLogger, type Logger } from '@framecast/logging';
 import { checkRegistryConfig, createAgentKey, createRegistry, embeddedRegistryEnvSchema, type Registry, type RegistryConfig } from '@framecast/registry';
-import { requireWhenAuthOn } from '@framecast/viewer-tokens';
 
 export const EMBEDDED_VERSION = packageVersion(new URL('../package.json', import.meta.url));
 
