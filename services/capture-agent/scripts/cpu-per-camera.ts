@@ -9,8 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { sleep, startService, startTestRedis, waitFor } from '@framecast/testing';
-import { FrameTap } from './helpers.ts';
-import { makeClip, mediaDir } from './media.ts';
+import { FrameTap } from '../test/helpers.ts';
+import { makeClip, mediaDir } from '../test/media.ts';
 
 const SECONDS = Number(process.env.CPU_SECONDS ?? 20);
 const TICKS = 100; // USER_HZ on Linux

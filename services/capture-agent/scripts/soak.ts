@@ -9,8 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { rssOf, sleep, startService, startTestRedis, waitFor } from '@framecast/testing';
-import { FrameTap } from './helpers.ts';
-import { makeClip, mediaDir } from './media.ts';
+import { FrameTap } from '../test/helpers.ts';
+import { makeClip, mediaDir } from '../test/media.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 300);
 const BOUND_MB = Number(process.env.SOAK_BOUND_MB ?? 8);
