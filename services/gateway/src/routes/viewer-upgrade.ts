@@ -82,7 +82,8 @@ function onViewerSocket(hub: ViewerHub, control: ControlPlane, ws: WebSocket, ro
   ws.on('error', ignoreSocketError);
   const refuse = (error: ErrorName, message?: string) => {
     hub.metrics.viewersRefused.inc({ reason: error });
-    hub.logger.debug({ path: loggedPath(req.url ?? ''), remoteAddress: req.socket.remoteAddress, error }, 'viewer refused');
+    // Per connection, never per frame; still, build nothing when debug is off (an idle ramp is thousands of joins).
+    if (hub.logger.isLevelEnabled('debug')) hub.logger.debug({ path: loggedPath(req.url ?? ''), remoteAddress: req.socket.remoteAddress, error }, 'viewer refused');
     ws.send(errorMessage(error, message));
     ws.close(CLOSES[error].code, CLOSES[error].reason);
   };
@@ -108,7 +109,7 @@ function attachViewer(hub: ViewerHub, control: ControlPlane, ws: WebSocket, room
     }),
   );
   const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity);
-  hub.logger.debug({ viewer: viewer.id, path: loggedPath(req.url ?? ''), leased: admission.leaseUntil !== undefined }, 'viewer admitted');
+  if (hub.logger.isLevelEnabled('debug')) hub.logger.debug({ viewer: viewer.id, path: loggedPath(req.url ?? ''), leased: admission.leaseUntil !== undefined }, 'viewer admitted');
   // A token is a lease, not a ticket: the viewer of a private room leaves when it runs out.
   if (admission.leaseUntil !== undefined) control.leases.hold(viewer, admission.leaseUntil);
   // The hub counts the close and removes the viewer when the socket closes, whoever closes it.
