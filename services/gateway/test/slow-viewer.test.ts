@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 describe('a viewer that stops reading', () => {
-  it('does not slow the others, keeps gateway memory bounded, and is closed with 4508 after the stall timeout', async () => {
+  it('does not slow the others, keeps what the gateway buffers bounded, and is closed with 4508 after the stall timeout', async () => {
     const room = 'slow';
     const pub = new TestPublisher(redis.url, room);
     const others = Array.from({ length: 10 }, () => new TestViewer(gw.wsUrl(room), { hash: false }));
@@ -30,22 +30,18 @@ describe('a viewer that stops reading', () => {
     const period = 1000 / 30;
     const started = Date.now();
     let n = 0;
-    let rssPeak = 0;
     let bufferedPeak = 0;
     const stream = async (ms: number) => {
       const until = Date.now() + ms;
       while (Date.now() < until) {
         await pub.frame(FRAME_BYTES, { store: false });
         n++;
-        rssPeak = Math.max(rssPeak, gw.rssBytes());
         if (n % 10 === 0) bufferedPeak = Math.max(bufferedPeak, await gw.metric('framecast_gateway_viewer_buffered_bytes'));
         const wait = started + n * period - Date.now();
         if (wait > 0) await sleep(wait);
       }
     };
-    // Warm up with everyone reading, so the baseline includes the heap this load needs anyway.
-    await stream(3000);
-    const rssBaseline = rssPeak;
+    await stream(1000);
     slow.pause();
     const pausedAt = Date.now();
     await stream(STALL_TIMEOUT_MS + 3000);
@@ -63,16 +59,17 @@ describe('a viewer that stops reading', () => {
     await waitFor('others drained', () => others.every((v) => v.frames.length === n), 5000);
     const latencies = others.flatMap((v) => v.latenciesMs);
     const p99 = percentile(latencies, 99);
-    console.log(`slow-viewer test: ${n} frames, others p50 ${percentile(latencies, 50).toFixed(1)} ms p99 ${p99.toFixed(1)} ms, gateway RSS growth while stalled ${((rssPeak - rssBaseline) / 1e6).toFixed(1)} MB, buffered peak ${(bufferedPeak / 1e6).toFixed(2)} MB`);
+    console.log(`slow-viewer test: ${n} frames, others p50 ${percentile(latencies, 50).toFixed(1)} ms p99 ${p99.toFixed(1)} ms, buffered peak ${(bufferedPeak / 1e6).toFixed(2)} MB`);
     expect(p99).toBeLessThan(250);
     for (const v of others) {
       expect(v.frames.map((f) => f.sequence)).toEqual(Array.from({ length: n }, (_, i) => i));
       expect(v.closeCode).toBeNull();
     }
-    // What sits in user space for all viewers stays under the per-viewer bound (plus one frame each)...
+    // What sits in user space for all viewers stays under the per-viewer bound (plus one frame
+    // each). Not process RSS: over a few seconds it moves by 10-20 MB with collection timing, more
+    // than a stalled viewer's queue adds while the kernel's socket buffers still take its bytes;
+    // src/fanout/room-fanout.test.ts holds the per-socket bound exactly.
     expect(bufferedPeak).toBeLessThanOrEqual(11 * (MAX_BUFFERED + FRAME_BYTES));
-    // ...and the process does not grow with the stall (an unbounded queue would add ~40 MB).
-    expect(rssPeak - rssBaseline).toBeLessThan(16 * 1024 * 1024);
 
     others.forEach((v) => v.close());
     pub.close();
