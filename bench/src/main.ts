@@ -164,7 +164,7 @@ async function main(): Promise<void> {
 
     if (selected.includes('slow')) {
       say('## slow: 50 viewers at 30 fps, then the same plus one viewer that stops reading (stall timeout 5 s)');
-      const env = { FRAMECAST_STALL_TIMEOUT_MS: '5000' };
+      const env = { FRAMECAST_VIEWER_STALL_TIMEOUT_MS: '5000' };
       // The stalled client's kernel buffers absorb several MB before the server sees any
       // backpressure (~7 s at 0.9 MB/s), so the window must outlast that plus the stall timeout.
       // A long warm-up lets the heap settle, so RSS growth in the window is the slow viewer's.

@@ -33,6 +33,12 @@ describe('loadConfig', () => {
     expect(err?.message).toMatch(/^PORT: must be <= 65535 \(got "70000"\)$/);
   });
 
+  it('refuses a variable that was split into per-service names, naming both successors', () => {
+    expect(() => loadConfig(schema, { REDIS_URL: 'redis://x', FRAMECAST_STALL_TIMEOUT_MS: '5000' })).toThrow(/^FRAMECAST_STALL_TIMEOUT_MS: was split: set FRAMECAST_VIEWER_STALL_TIMEOUT_MS .* or FRAMECAST_SOURCE_STALL_TIMEOUT_MS/);
+    expect(() => loadConfig(schema, { REDIS_URL: 'redis://x', FRAMECAST_MAX_FRAME_BYTES: '1' })).toThrow(/FRAMECAST_MAX_ENVELOPE_BYTES .* FRAMECAST_MAX_SOURCE_FRAME_BYTES/);
+    expect(loadConfig(schema, { REDIS_URL: 'redis://x', FRAMECAST_STALL_TIMEOUT_MS: '' }).config.PORT).toBe(8080);
+  });
+
   it('treats an empty value as unset', () => {
     expect(loadConfig(schema, { REDIS_URL: 'redis://x', PORT: '' }).config.PORT).toBe(8080);
   });

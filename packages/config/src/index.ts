@@ -26,11 +26,24 @@ export interface LoadedConfig<T> {
 }
 
 /**
+ * Variables that meant different things in different services and were split, so that one
+ * environment (the embedded runner, a compose file's shared block) can set each service's own.
+ * Setting an old name is refused rather than ignored: the value would silently stop applying.
+ */
+export const RENAMED_VARIABLES: Readonly<Record<string, string>> = {
+  FRAMECAST_STALL_TIMEOUT_MS: 'was split: set FRAMECAST_VIEWER_STALL_TIMEOUT_MS (gateway: a viewer skipping frames this long is closed) or FRAMECAST_SOURCE_STALL_TIMEOUT_MS (capture agent: a camera without a frame this long is restarted)',
+  FRAMECAST_MAX_FRAME_BYTES: 'was split: set FRAMECAST_MAX_ENVELOPE_BYTES (gateway: larger envelopes on the bus are dropped) or FRAMECAST_MAX_SOURCE_FRAME_BYTES (capture agent: larger source frames are dropped)',
+};
+
+/**
  * Validates `env` against a schema whose keys are environment variable names and returns a
  * frozen config. Empty strings count as unset so `FOO=` falls back to the default, as shells and
  * compose files produce them by accident. Throws ConfigError naming the first bad variable.
  */
 export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.env): LoadedConfig<z.infer<S>> {
+  for (const [old, problem] of Object.entries(RENAMED_VARIABLES)) {
+    if (env[old] !== undefined && env[old].trim() !== '') throw new ConfigError(old, problem);
+  }
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];

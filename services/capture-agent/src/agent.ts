@@ -55,7 +55,7 @@ export async function startCaptureAgent({ config, bus, logger, register }: Captu
   const runtime = {
     ffmpegPath: config.FRAMECAST_FFMPEG_PATH,
     ffprobePath: config.FRAMECAST_FFPROBE_PATH,
-    maxFrameBytes: config.FRAMECAST_MAX_FRAME_BYTES,
+    maxFrameBytes: config.FRAMECAST_MAX_SOURCE_FRAME_BYTES,
     lastFrameTtlMs: config.FRAMECAST_LAST_FRAME_TTL_MS,
     restartDelayMs: config.FRAMECAST_RESTART_DELAY_MS,
     maxRestartDelayMs: config.FRAMECAST_MAX_RESTART_DELAY_MS,

@@ -10,12 +10,12 @@ export const FLAG_ENV = {
   fps: 'FRAMECAST_FPS',
   size: 'FRAMECAST_SIZE',
   quality: 'FRAMECAST_QUALITY',
-  'stall-timeout-ms': 'FRAMECAST_STALL_TIMEOUT_MS',
+  'stall-timeout-ms': 'FRAMECAST_SOURCE_STALL_TIMEOUT_MS',
   'mjpeg-passthrough': 'FRAMECAST_MJPEG_PASSTHROUGH',
   'restart-delay-ms': 'FRAMECAST_RESTART_DELAY_MS',
   'max-restart-delay-ms': 'FRAMECAST_MAX_RESTART_DELAY_MS',
   'last-frame-ttl-ms': 'FRAMECAST_LAST_FRAME_TTL_MS',
-  'max-frame-bytes': 'FRAMECAST_MAX_FRAME_BYTES',
+  'max-frame-bytes': 'FRAMECAST_MAX_SOURCE_FRAME_BYTES',
   'ffmpeg-path': 'FRAMECAST_FFMPEG_PATH',
   'ffprobe-path': 'FRAMECAST_FFPROBE_PATH',
   'metrics-port': 'FRAMECAST_METRICS_PORT',
@@ -46,12 +46,12 @@ variable shown; the option wins.
   --fps N                     FRAMECAST_FPS                  frames per second, 1-60; faster cameras are capped (default 15)
   --size WxH                  FRAMECAST_SIZE                 even width x height (default 640x360)
   --quality N                 FRAMECAST_QUALITY              JPEG quality 1-100 for encoded sources (default 80)
-  --stall-timeout-ms MS       FRAMECAST_STALL_TIMEOUT_MS     no frame this long = source failed, restart (default 10000)
+  --stall-timeout-ms MS       FRAMECAST_SOURCE_STALL_TIMEOUT_MS     no frame this long = source failed, restart (default 10000)
   --mjpeg-passthrough BOOL    FRAMECAST_MJPEG_PASSTHROUGH    publish an MJPEG camera's own JPEGs at --size unchanged (default true)
   --restart-delay-ms MS       FRAMECAST_RESTART_DELAY_MS     first restart delay, doubling per failure (default 500)
   --max-restart-delay-ms MS   FRAMECAST_MAX_RESTART_DELAY_MS restart delay cap (default 30000)
   --last-frame-ttl-ms MS      FRAMECAST_LAST_FRAME_TTL_MS    expiry of the room's stored last frame (default 10000)
-  --max-frame-bytes N         FRAMECAST_MAX_FRAME_BYTES      larger source frames are dropped (default 4194304)
+  --max-frame-bytes N         FRAMECAST_MAX_SOURCE_FRAME_BYTES      larger source frames are dropped (default 4194304)
   --ffmpeg-path PATH          FRAMECAST_FFMPEG_PATH          ffmpeg binary (default ffmpeg)
   --ffprobe-path PATH         FRAMECAST_FFPROBE_PATH         ffprobe binary (default ffprobe)
   --metrics-port PORT         FRAMECAST_METRICS_PORT         /metrics and /healthz port, 0 = off (default 0)

@@ -30,7 +30,7 @@ export const agentEnvSchema = z.object({
   /** JPEG quality 1–100 (mapped onto ffmpeg's -q:v 31–2 for ffmpeg sources). */
   FRAMECAST_QUALITY: envField.int(...LIMITS.quality, 80),
   /** A camera that delivers no frame for this long is treated as failed and restarted. */
-  FRAMECAST_STALL_TIMEOUT_MS: envField.ms(...LIMITS.stallTimeoutMs, 10_000),
+  FRAMECAST_SOURCE_STALL_TIMEOUT_MS: envField.ms(...LIMITS.stallTimeoutMs, 10_000),
   /** Pass MJPEG cameras' own JPEGs through when they come at the requested size. */
   FRAMECAST_MJPEG_PASSTHROUGH: envField.bool(true),
   /** First restart delay of a failed source; doubles per consecutive failure up to the max. */
@@ -39,7 +39,7 @@ export const agentEnvSchema = z.object({
   /** Expiry of video_<room>:last: a dead agent's last frame stops being shown to new viewers after this. */
   FRAMECAST_LAST_FRAME_TTL_MS: envField.ms(100, 3_600_000, 10_000),
   /** A frame bigger than this is dropped and counted (a runaway or corrupt source stream). */
-  FRAMECAST_MAX_FRAME_BYTES: envField.bytes(1024, 16 * 1024 * 1024, 4 * 1024 * 1024),
+  FRAMECAST_MAX_SOURCE_FRAME_BYTES: envField.bytes(1024, 16 * 1024 * 1024, 4 * 1024 * 1024),
   FRAMECAST_FFMPEG_PATH: envField.string('ffmpeg'),
   FRAMECAST_FFPROBE_PATH: envField.string('ffprobe'),
   /**
@@ -83,7 +83,7 @@ export function loadAgentConfig(env: Env = process.env, opts: LoadAgentConfigOpt
     size: config.FRAMECAST_SIZE,
     fps: config.FRAMECAST_FPS,
     quality: config.FRAMECAST_QUALITY,
-    stallTimeoutMs: config.FRAMECAST_STALL_TIMEOUT_MS,
+    stallTimeoutMs: config.FRAMECAST_SOURCE_STALL_TIMEOUT_MS,
     mjpegPassthrough: config.FRAMECAST_MJPEG_PASSTHROUGH,
   };
   let cameras: CameraConfig[];

@@ -41,7 +41,7 @@ else await run(config);
 async function probe(config: AgentConfig, opts: ProbeOptions, explicitLevel: string | undefined): Promise<void> {
   // Probe output is the report on stdout; logs only when asked for with LOG_LEVEL/--log-level.
   const logger = createLogger('capture-agent', explicitLevel ? config.LOG_LEVEL : 'silent');
-  const runtime = { ffmpegPath: config.FRAMECAST_FFMPEG_PATH, ffprobePath: config.FRAMECAST_FFPROBE_PATH, maxFrameBytes: config.FRAMECAST_MAX_FRAME_BYTES };
+  const runtime = { ffmpegPath: config.FRAMECAST_FFMPEG_PATH, ffprobePath: config.FRAMECAST_FFPROBE_PATH, maxFrameBytes: config.FRAMECAST_MAX_SOURCE_FRAME_BYTES };
   const reports = await probeCameras(config.cameras, runtime, opts.seconds, logger);
   for (const r of reports) process.stdout.write(`${opts.json ? JSON.stringify(r) : formatProbeReport(r)}\n`);
   process.exit(reports.every((r) => r.ok) ? 0 : 1);

@@ -31,7 +31,7 @@ it('streams an RTSP camera over TCP, notices it going away and hanging within se
     FRAMECAST_FPS: '10',
     FRAMECAST_RESTART_DELAY_MS: '250',
     FRAMECAST_MAX_RESTART_DELAY_MS: '1000',
-    FRAMECAST_STALL_TIMEOUT_MS: '4000',
+    FRAMECAST_SOURCE_STALL_TIMEOUT_MS: '4000',
   });
   const restarts = () => logLines(agent, 'camera rtsp: ').filter((l) => l.restartInMs !== undefined);
   try {

@@ -12,13 +12,13 @@ const common = {
   /** Bytes that may sit unsent in one viewer's socket before frames are skipped for it. */
   FRAMECAST_MAX_BUFFERED_BYTES: envField.bytes(16 * 1024, 64 * 1024 * 1024, 512 * 1024),
   /** A viewer whose socket stays over the bound this long is closed with 4508. */
-  FRAMECAST_STALL_TIMEOUT_MS: envField.ms(100, 600_000, 10_000),
+  FRAMECAST_VIEWER_STALL_TIMEOUT_MS: envField.ms(100, 600_000, 10_000),
   /** Every viewer is pinged this often; one that has not answered (pong) by the next ping is closed with 4504. */
   FRAMECAST_PING_INTERVAL_MS: envField.ms(100, 300_000, 30_000),
   /** How long a room stays subscribed after its last local viewer leaves (quick rejoins are free). */
   FRAMECAST_SUBSCRIBE_LINGER_MS: envField.ms(0, 600_000, 3_000),
   /** Envelopes larger than this from the bus are dropped and counted. */
-  FRAMECAST_MAX_FRAME_BYTES: envField.bytes(1024, ENVELOPE_MAX_BYTES, 8 * 1024 * 1024),
+  FRAMECAST_MAX_ENVELOPE_BYTES: envField.bytes(1024, ENVELOPE_MAX_BYTES, 8 * 1024 * 1024),
   /** A kept latest frame older than this (by the gateway's clock) is not sent to a new viewer. */
   FRAMECAST_FIRST_FRAME_MAX_AGE_MS: envField.ms(0, 3_600_000, 10_000),
   /** Connections beyond this are refused with 1013 (try again later) so another replica takes them. */

@@ -55,9 +55,9 @@ export class ViewerHub {
       metrics,
       logger,
       lingerMs: config.FRAMECAST_SUBSCRIBE_LINGER_MS,
-      maxFrameBytes: config.FRAMECAST_MAX_FRAME_BYTES,
+      maxFrameBytes: config.FRAMECAST_MAX_ENVELOPE_BYTES,
       maxBufferedBytes: config.FRAMECAST_MAX_BUFFERED_BYTES,
-      stallTimeoutMs: config.FRAMECAST_STALL_TIMEOUT_MS,
+      stallTimeoutMs: config.FRAMECAST_VIEWER_STALL_TIMEOUT_MS,
       firstFrameMaxAgeMs: config.FRAMECAST_FIRST_FRAME_MAX_AGE_MS,
       onStalled: (v) => this.close(v, 'stalled'),
     });
@@ -156,7 +156,7 @@ export class ViewerHub {
     // The close frame waits behind the bytes already buffered. A stalled viewer gets as long
     // again as it was stalled to read them and learn the code; the bytes held meanwhile are the
     // bounded ones already there. Anyone else gets the usual short handshake, not ws's 30 s.
-    const grace = error === 'stalled' ? this.config.FRAMECAST_STALL_TIMEOUT_MS : CLOSE_HANDSHAKE_MS;
+    const grace = error === 'stalled' ? this.config.FRAMECAST_VIEWER_STALL_TIMEOUT_MS : CLOSE_HANDSHAKE_MS;
     setTimeout(() => viewer.ws.terminate(), grace).unref();
     this.remove(viewer);
   }

@@ -9,7 +9,7 @@ let gw: GatewayProcess;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  gw = await startGateway(redis.url, { FRAMECAST_MAX_FRAME_BYTES: String(256 * 1024) });
+  gw = await startGateway(redis.url, { FRAMECAST_MAX_ENVELOPE_BYTES: String(256 * 1024) });
 });
 afterAll(async () => {
   await stopAllServices();
@@ -81,7 +81,7 @@ describe('gateway configuration', () => {
     ['missing REDIS_URL', { REDIS_URL: undefined }, /REDIS_URL: is required/],
     ['malformed REDIS_URL', { REDIS_URL: 'localhost:6379' }, /REDIS_URL: must be a redis/],
     ['malformed PORT', { PORT: 'eighty' }, /PORT: must be an integer/],
-    ['out-of-range stall timeout', { FRAMECAST_STALL_TIMEOUT_MS: '5' }, /FRAMECAST_STALL_TIMEOUT_MS: must be >= 100/],
+    ['out-of-range stall timeout', { FRAMECAST_VIEWER_STALL_TIMEOUT_MS: '5' }, /FRAMECAST_VIEWER_STALL_TIMEOUT_MS: must be >= 100/],
     ['bad LOG_LEVEL', { LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of/],
   ];
   it.each(cases)('%s stops the gateway with a message naming the variable', async (_name, env, message) => {

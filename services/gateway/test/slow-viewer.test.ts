@@ -11,7 +11,7 @@ const MAX_BUFFERED = 512 * 1024;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  gw = await startGateway(redis.url, { FRAMECAST_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS), FRAMECAST_MAX_BUFFERED_BYTES: String(MAX_BUFFERED) });
+  gw = await startGateway(redis.url, { FRAMECAST_VIEWER_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS), FRAMECAST_MAX_BUFFERED_BYTES: String(MAX_BUFFERED) });
 });
 afterAll(async () => {
   await stopAllServices();

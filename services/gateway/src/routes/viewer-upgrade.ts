@@ -105,7 +105,7 @@ function attachViewer(hub: ViewerHub, control: ControlPlane, ws: WebSocket, room
       room,
       server: { id: hub.config.FRAMECAST_GATEWAY_ID, version: hub.version },
       maxBufferedBytes: hub.config.FRAMECAST_MAX_BUFFERED_BYTES,
-      stallTimeoutMs: hub.config.FRAMECAST_STALL_TIMEOUT_MS,
+      stallTimeoutMs: hub.config.FRAMECAST_VIEWER_STALL_TIMEOUT_MS,
     }),
   );
   const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity);
