@@ -1,10 +1,10 @@
 import { MemoryBroker, MemoryFrameBus, RedisFrameBus, type FrameBus } from '@framecast/bus';
-import { loadConfig, requireWhenAuthOn, type Env } from '@framecast/config';
+import type { Env, LoadedConfig } from '@framecast/config';
 import { loadAgentConfig, startCaptureAgent, startRegistryHeartbeat } from '@framecast/capture-agent';
-import { buildGateway, embeddedGatewayEnvSchema, type Gateway } from '@framecast/gateway';
+import { buildGateway, loadGatewayConfig, type Gateway, type GatewayConfig } from '@framecast/gateway';
 import { packageVersion } from '@framecast/lifecycle';
 import { createLogger, type Logger } from '@framecast/logging';
-import { checkRegistryConfig, createAgentKey, createRegistry, embeddedRegistryEnvSchema, type Registry, type RegistryConfig } from '@framecast/registry';
+import { createAgentKey, createRegistry, loadRegistryConfig, type Registry, type RegistryConfig } from '@framecast/registry';
 
 export const EMBEDDED_VERSION = packageVersion(new URL('../package.json', import.meta.url));
 
@@ -21,11 +21,12 @@ export interface Embedded {
 }
 
 export interface EmbeddedConfig {
-  gateway: ReturnType<typeof loadConfig<typeof embeddedGatewayEnvSchema>>['config'];
+  gateway: GatewayConfig;
   agent: ReturnType<typeof loadAgentConfig>['config'];
   registry: RegistryConfig;
-  /** FRAMECAST_* variables no part reads: probably typos. */
-  unknown: string[];
+  /** The process's: the gateway's (every part reads the same variable). */
+  LOG_LEVEL: GatewayConfig['LOG_LEVEL'];
+  FRAMECAST_SHUTDOWN_TIMEOUT_MS: number;
 }
 
 /**
@@ -33,17 +34,24 @@ export interface EmbeddedConfig {
  * is off unless FRAMECAST_AUTH=on says otherwise: this is the try-it-now default, and start-up
  * says so loudly.
  */
-export function loadEmbeddedConfig(env: Env = process.env): EmbeddedConfig {
+export function loadEmbeddedConfig(env: Env = process.env): LoadedConfig<EmbeddedConfig> {
   const merged: Env = { FRAMECAST_ROOM: 'demo', FRAMECAST_SOURCE: 'testsrc', FRAMECAST_AUTH: 'off', ...env };
   // Auth off opens every room anyway; the camera's room is then listed as what it is, public.
   if (merged.FRAMECAST_AUTH === 'off') merged.FRAMECAST_CAMERA_ROOM_VISIBILITY ??= 'public';
-  const gw = loadConfig(embeddedGatewayEnvSchema, merged);
-  requireWhenAuthOn(gw.config, 'FRAMECAST_TOKEN_SECRET', gw.config.FRAMECAST_TOKEN_SECRET);
+  // Each part applies its own rules (secrets while auth is on, timeouts that must fit): none copied here.
+  const gw = loadGatewayConfig(merged, { embedded: true });
   const agent = loadAgentConfig(merged, { requireRedisUrl: false });
-  const registry = loadConfig(embeddedRegistryEnvSchema, merged);
-  checkRegistryConfig(registry.config);
+  const registry = loadRegistryConfig(merged, { embedded: true });
+  // Unknown to the process only if no part reads it.
   const unknown = gw.unknown.filter((v) => agent.unknown.includes(v) && registry.unknown.includes(v));
-  return { gateway: gw.config, agent: agent.config, registry: registry.config, unknown };
+  const config: EmbeddedConfig = {
+    gateway: gw.config,
+    agent: agent.config,
+    registry: registry.config,
+    LOG_LEVEL: gw.config.LOG_LEVEL,
+    FRAMECAST_SHUTDOWN_TIMEOUT_MS: gw.config.FRAMECAST_SHUTDOWN_TIMEOUT_MS,
+  };
+  return { config: Object.freeze(config), unknown };
 }
 
 /**
@@ -53,10 +61,7 @@ export function loadEmbeddedConfig(env: Env = process.env): EmbeddedConfig {
  * registry's API is mounted on the gateway's server under /api, so the viewer page can list rooms.
  * For trying and developing, never for production.
  */
-export async function startEmbedded(cfg: EmbeddedConfig): Promise<Embedded> {
-  const logger = createLogger('framecast', cfg.gateway.LOG_LEVEL);
-  if (cfg.unknown.length > 0) logger.warn({ variables: cfg.unknown }, 'unknown FRAMECAST_* environment variables ignored');
-
+export async function startEmbedded(cfg: EmbeddedConfig, logger: Logger = createLogger('framecast', cfg.LOG_LEVEL)): Promise<Embedded> {
   const redisUrl = cfg.gateway.REDIS_URL;
   const broker = new MemoryBroker();
   const commandTimeoutMs = cfg.gateway.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS;

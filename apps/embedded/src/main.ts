@@ -1,23 +1,26 @@
-import { configOrExit } from '@framecast/config';
+import { runService } from '@framecast/lifecycle';
 import { loadEmbeddedConfig, startEmbedded } from './embedded.ts';
 
-const embedded = await startEmbedded(configOrExit('framecast', () => loadEmbeddedConfig(process.env)));
-const bus = process.env.REDIS_URL ? `Redis at ${process.env.REDIS_URL}` : 'the in-memory bus (set REDIS_URL to use Redis)';
-const webhooks = process.env.REDIS_URL ? 'on' : 'off (they need Redis)';
-const auth = embedded.auth === 'on' ? 'on' : 'OFF: every room is open and the admin API needs no key (FRAMECAST_AUTH=on to change that)';
-embedded.logger.info({ url: embedded.url, room: embedded.room, api: embedded.apiUrl }, 'framecast embedded running');
-process.stdout.write(
-  `\n  framecast is running on ${bus}.\n  Open ${embedded.url} to watch room "${embedded.room}".\n` +
-    `  Registry API: ${embedded.apiUrl} (OpenAPI document: ${embedded.apiUrl}/openapi.json); webhooks ${webhooks}.\n  Auth is ${auth}.\n\n`,
-);
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    const hard = setTimeout(() => process.exit(1), 10_000);
-    hard.unref();
-    void embedded.stop().then(() => process.exit(0));
-  });
-}
+await runService({
+  name: 'framecast',
+  command: 'framecast',
+  loadConfig: (env) => loadEmbeddedConfig(env),
+  async start({ config, logger }) {
+    // The embedded parts bind while starting (the agent heartbeats to the gateway's port).
+    const embedded = await startEmbedded(config, logger);
+    const redisUrl = config.gateway.REDIS_URL;
+    return {
+      async listen() {
+        const bus = redisUrl ? `Redis at ${redisUrl}` : 'the in-memory bus (set REDIS_URL to use Redis)';
+        const webhooks = redisUrl ? 'on' : 'off (they need Redis)';
+        const auth = embedded.auth === 'on' ? 'on' : 'OFF: every room is open and the admin API needs no key (FRAMECAST_AUTH=on to change that)';
+        process.stdout.write(
+          `\n  framecast is running on ${bus}.\n  Open ${embedded.url} to watch room "${embedded.room}".\n` +
+            `  Registry API: ${embedded.apiUrl} (OpenAPI document: ${embedded.apiUrl}/openapi.json); webhooks ${webhooks}.\n  Auth is ${auth}.\n\n`,
+        );
+        return { fields: { url: embedded.url, room: embedded.room, api: embedded.apiUrl }, message: 'framecast embedded running' };
+      },
+      stop: () => embedded.stop(),
+    };
+  },
+});

@@ -57,14 +57,10 @@ export interface FrameInit {
   height: number;
 }
 
-export type EnvelopeErrorCode =
-  | 'truncated'
-  | 'oversized'
-  | 'bad_magic'
-  | 'unsupported_version'
-  | 'bad_header_length'
-  | 'length_mismatch'
-  | 'unknown_codec';
+/** Why bytes are not a valid envelope; also the `reason` label of the gateway's invalid-frames metric. */
+export const ENVELOPE_ERROR_CODES = ['truncated', 'oversized', 'bad_magic', 'unsupported_version', 'bad_header_length', 'length_mismatch', 'unknown_codec'] as const;
+
+export type EnvelopeErrorCode = (typeof ENVELOPE_ERROR_CODES)[number];
 
 export class EnvelopeError extends Error {
   override readonly name = 'EnvelopeError';

@@ -10,6 +10,7 @@ import {
   type PresenceJoin,
   type PresenceReport,
   type PresenceResult,
+  type RegistryCounts,
   type RegistryStore,
   type RoomPatch,
   type RoomRecord,
@@ -93,6 +94,22 @@ export class MemoryRegistryStore implements RegistryStore {
       out.set(room, { live: cameras.length > 0, cameras, viewers: { total, byGateway } });
     }
     return out;
+  }
+
+  async counts(now: number, liveness: Liveness): Promise<RegistryCounts> {
+    let roomsLive = 0;
+    let cameras = 0;
+    for (const byAgent of this.cameras.values()) {
+      let live = 0;
+      for (const c of byAgent.values()) if (c.reportedAt > now - liveness.agentTimeoutMs) live++;
+      cameras += live;
+      if (live > 0) roomsLive++;
+    }
+    let viewers = 0;
+    for (const byGw of this.viewers.values()) for (const [gw, vs] of byGw) if (this.gatewayAlive(gw, now, liveness)) viewers += vs.size;
+    let gateways = 0;
+    for (const gw of this.gateways.keys()) if (this.gatewayAlive(gw, now, liveness)) gateways++;
+    return { rooms: this.rooms.size, roomsLive, cameras, viewers, gateways };
   }
 
   async heartbeat(agentId: string, cameras: CameraReport[], now: number, newRoomVisibility: Visibility = 'private'): Promise<string[]> {

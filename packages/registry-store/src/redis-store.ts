@@ -11,6 +11,7 @@ import {
   type Liveness,
   type PresenceReport,
   type PresenceResult,
+  type RegistryCounts,
   type RegistryStore,
   type RoomPatch,
   type RoomRecord,
@@ -147,6 +148,31 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
       v.byGateway[gw] = n;
     });
     return out;
+  }
+
+  async counts(now: number, liveness: Liveness): Promise<RegistryCounts> {
+    const p = this.redis.pipeline();
+    p.exists(keys.registryResumed()).exists(keys.registryListening()).zcard(keys.rooms());
+    p.zrangebyscore(keys.gateways(), `(${now - liveness.gatewayTimeoutMs}`, '+inf');
+    const [resumed, listening, rooms, liveGateways] = (await execPipeline(p)) as [number, number, number, string[]];
+    // The same restart grace as roomStatus: while it lasts no camera counts as expired.
+    const cameraCutoff = resumed === 1 || listening === 0 ? '-inf' : `(${now - liveness.agentTimeoutMs}`;
+    const second = this.redis.pipeline();
+    second.zrangebyscore(keys.cameras(), cameraCutoff, '+inf');
+    for (const gw of liveGateways) second.smembers(keys.gatewayRooms(gw));
+    const [liveCameras, ...roomsByGateway] = (await execPipeline(second)) as [string[], ...string[][]];
+    const lengths = this.redis.pipeline();
+    let asked = 0;
+    liveGateways.forEach((gw, i) => {
+      for (const room of roomsByGateway[i] ?? []) {
+        lengths.hlen(keys.roomPresence(room, gw));
+        asked++;
+      }
+    });
+    const viewers = asked > 0 ? ((await execPipeline(lengths)) as number[]).reduce((a, b) => a + b, 0) : 0;
+    // Members are "<room>/<agent>"; a room name has no "/".
+    const roomsLive = new Set(liveCameras.map((m) => m.slice(0, m.indexOf('/')))).size;
+    return { rooms, roomsLive, cameras: liveCameras.length, viewers, gateways: liveGateways.length };
   }
 
   async heartbeat(agentId: string, cameras: CameraReport[], now: number, newRoomVisibility: Visibility = 'private'): Promise<string[]> {

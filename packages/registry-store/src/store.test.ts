@@ -135,6 +135,18 @@ describe.each(stores)('%s registry store', (kind, make) => {
     expect(events).toEqual(['joined gw1/1', 'joined gw1/2', 'joined gw2/1', 'left gw1/1', 'left gw2/1 gateway_timeout', 'left gw1/2 resync', 'joined gw1/3']);
   });
 
+  it('counts rooms, live rooms, live cameras, viewers and gateways with the same liveness as roomStatus', async () => {
+    expect(await store.counts(1000, liveness)).toEqual({ rooms: 0, roomsLive: 0, cameras: 0, viewers: 0, gateways: 0 });
+    await store.createRoom(room('empty'));
+    await store.heartbeat('agent1', [camera('cam'), camera('yard')], 1000);
+    await store.heartbeat('agent2', [camera('cam')], 5000);
+    await store.reportPresence('gw1', { mode: 'sync', viewers: [{ id: '1', room: 'cam', user: null, since: 900 }, { id: '2', room: 'yard', user: null, since: 900 }] }, 1000);
+    await store.reportPresence('gw2', { mode: 'sync', viewers: [{ id: '1', room: 'cam', user: null, since: 900 }] }, 5000);
+    expect(await store.counts(6000, liveness)).toEqual({ rooms: 3, roomsLive: 2, cameras: 3, viewers: 3, gateways: 2 });
+    // At 12 000 agent1 and gw1 are past their timeouts (no sweep yet): they stop counting, as in roomStatus.
+    expect(await store.counts(12_000, liveness)).toEqual({ rooms: 3, roomsLive: 1, cameras: 1, viewers: 1, gateways: 1 });
+  });
+
   it('keeps agent keys, webhooks and a capped delivery log', async () => {
     await store.putAgentKey({ id: 'k1', name: 'box', rooms: ['a'], sha256: 'ff', createdAt: 1 });
     expect((await store.agentKeyByHash('ff'))?.id).toBe('k1');

@@ -97,6 +97,24 @@ export interface SweepResult {
   viewersExpired: number;
 }
 
+/**
+ * Totals for the registry's gauges, read when Prometheus scrapes. Computed with the same liveness
+ * rules as roomStatus, but without reading every room: the cost follows live cameras and the rooms
+ * that have viewers, not the number of room records.
+ */
+export interface RegistryCounts {
+  /** Room records. */
+  rooms: number;
+  /** Rooms with at least one live camera. */
+  roomsLive: number;
+  /** Cameras whose last heartbeat is younger than the agent timeout. */
+  cameras: number;
+  /** Viewers on gateways that are alive. */
+  viewers: number;
+  /** Gateways whose last presence report is younger than the gateway timeout. */
+  gateways: number;
+}
+
 export interface WebhookRecord {
   id: string;
   url: string;
@@ -157,6 +175,8 @@ export interface RegistryStore extends PresenceWriter, PublicRoomSource {
   deleteRoom(name: string): Promise<boolean>;
   listRooms(): Promise<RoomRecord[]>;
   roomStatus(rooms: string[], now: number, liveness: Liveness): Promise<Map<string, RoomStatus>>;
+  /** Totals of rooms, live rooms, cameras, viewers and gateways (for metrics). */
+  counts(now: number, liveness: Liveness): Promise<RegistryCounts>;
   /**
    * Records an agent's cameras. A room without a record gets one with `newRoomVisibility`
    * (private unless the operator chose otherwise). Returns rooms that went live.

@@ -1,9 +1,13 @@
 import type { FrameBus } from '@framecast/bus';
+import { packageVersion } from '@framecast/lifecycle';
 import type { Logger } from '@framecast/logging';
 import type { Registry } from 'prom-client';
-import { CameraPipeline, type CameraStats } from './camera-pipeline.ts';
-import type { AgentConfig } from './config.ts';
+import type { AgentConfig } from './config/config.ts';
 import { AgentMetrics } from './metrics.ts';
+import { CameraPipeline, type CameraStats } from './pipeline/camera-pipeline.ts';
+
+/** The agent's package version: in heartbeats and in /healthz. */
+export const AGENT_VERSION = packageVersion(new URL('../package.json', import.meta.url));
 
 export interface CaptureAgentOptions {
   config: AgentConfig;

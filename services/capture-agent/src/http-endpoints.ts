@@ -2,8 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { healthBody } from '@framecast/lifecycle';
 import type { Logger } from '@framecast/logging';
-import type { CaptureAgent } from './agent.ts';
-import { AGENT_VERSION } from './registry/index.ts';
+import { AGENT_VERSION, type CaptureAgent } from './agent.ts';
 
 export interface AgentEndpoints {
   port: number;

@@ -3,11 +3,11 @@ import { configOrExit } from '@framecast/config';
 import { handleShutdownSignals } from '@framecast/lifecycle';
 import { createLogger } from '@framecast/logging';
 import { startCaptureAgent } from './agent.ts';
-import { loadAgentConfigFromCli, parseAgentArgs, USAGE, UsageError, type ProbeOptions } from './cli-args.ts';
-import type { AgentConfig } from './config.ts';
+import { loadAgentConfigFromCli, parseAgentArgs, USAGE, UsageError, type ProbeOptions } from './config/cli-args.ts';
+import type { AgentConfig } from './config/config.ts';
 import { startAgentEndpoints } from './http-endpoints.ts';
 import { formatProbeReport, probeCameras } from './probe.ts';
-import { startRegistryHeartbeat } from './registry/index.ts';
+import { startRegistryHeartbeat } from './heartbeat/start-heartbeat.ts';
 
 const NAME = 'framecast-agent';
 

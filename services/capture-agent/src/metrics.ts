@@ -1,22 +1,31 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { REDIS_PROBLEM_REASONS } from '@framecast/bus';
-import { FRAME_DROP_REASONS, type CameraStats } from './camera-pipeline.ts';
+import { collectNodeMetrics, HttpRequestMetrics, UNMATCHED_ROUTE } from '@framecast/metrics';
+import { FRAME_DROP_REASONS, type CameraStats } from './pipeline/camera-pipeline.ts';
 import { RESTART_REASONS } from './sources/supervisor.ts';
 
+/** The agent's HTTP routes (http-endpoints.ts): the `route` label of its request-duration histogram; any other path is `unmatched`. */
+const AGENT_ROUTES = new Set(['/metrics', '/healthz']);
+
 /**
- * The agent's Prometheus metrics, labelled by camera (bounded: the config file lists at most 64).
- * Counters and gauges are read from each camera's own counters when Prometheus scrapes, so the
- * frame path does no metric work beyond two histogram observations per published frame.
+ * The agent's Prometheus metrics (docs/METRICS.md), labelled by camera (bounded: the config file
+ * lists at most 64). Counters and gauges are read from each camera's own counters when Prometheus
+ * scrapes, so the frame path does no metric work beyond two histogram observations per published
+ * frame. Node's process metrics carry their standard names (`process_*`, `nodejs_*`).
  */
 export class AgentMetrics {
   readonly register: Registry;
   private readonly frameBytes: Histogram<'camera'>;
   private readonly publishLatency: Histogram<'camera'>;
+  readonly http: HttpRequestMetrics;
 
   constructor(opts: { register?: Registry; defaultMetrics?: boolean; cameras: () => CameraStats[]; busUp: () => boolean }) {
     const register = (this.register = opts.register ?? new Registry());
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register, prefix: 'framecast_agent_' });
+    if (opts.defaultMetrics ?? true) collectNodeMetrics(register);
     const registers = [register];
+    this.http = new HttpRequestMetrics(register);
+    for (const route of AGENT_ROUTES) this.http.declare(route);
     const cameras = opts.cameras;
 
     this.frameBytes = new Histogram({
@@ -61,10 +70,8 @@ export class AgentMetrics {
       'Published frames (viewers got them) whose last-frame SET failed, by reason: oom (Redis at maxmemory), readonly, noperm, timeout, …; not drops, the bus stays up',
       ['camera', 'reason'],
       (c, s) => {
-        for (const reason of [...REDIS_PROBLEM_REASONS, 'other'] as const) {
-          const n = s.lastFrameStoreFailures[reason];
-          if (n) c.inc({ camera: s.camera, reason }, n);
-        }
+        // Every reason, 0 included: a rate over a reason reads 0 instead of "no data".
+        for (const reason of [...REDIS_PROBLEM_REASONS, 'other'] as const) c.inc({ camera: s.camera, reason }, s.lastFrameStoreFailures[reason] ?? 0);
       },
     );
     mirror(
@@ -97,6 +104,21 @@ export class AgentMetrics {
       for (const s of cameras()) if (s.lastFrameAgeMs !== null) g.set({ camera: s.camera }, s.lastFrameAgeMs / 1000);
     });
     gauge('framecast_agent_bus_up', '1 while the Redis frame bus is connected', [], (g) => g.set(opts.busUp() ? 1 : 0));
+  }
+
+  /**
+   * Times every request of the agent's HTTP server (its /metrics and /healthz) into
+   * `http_request_duration_seconds`, as the other services' fastify hook does. The route label is
+   * the path when it is one of the agent's routes, else `unmatched`, so clients cannot grow it.
+   */
+  instrumentHttp(server: Server): void {
+    server.prependListener('request', (req, res) => {
+      const started = process.hrtime.bigint();
+      const path = (req.url ?? '/').split('?')[0]!;
+      res.once('finish', () => {
+        this.http.observe(AGENT_ROUTES.has(path) ? path : UNMATCHED_ROUTE, req.method ?? 'GET', res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      });
+    });
   }
 
   /** Once per published frame. */

@@ -1,6 +1,6 @@
 import type { Logger } from '@framecast/logging';
-import type { CameraConfig } from './camera-config.ts';
-import { readJpegSize } from './jpeg-size.ts';
+import type { CameraConfig } from './config/camera-config.ts';
+import { readJpegSize } from './sources/jpeg/jpeg-size.ts';
 import type { CapturedFrame, DeliveryMode, InputInfo, RunContext, RunEnd, SourceDropReason } from './sources/frame-source.ts';
 import { runStarter, type SourceRuntime } from './sources/run-factory.ts';
 

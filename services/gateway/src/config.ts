@@ -50,8 +50,13 @@ export const embeddedGatewayEnvSchema = z.object({ ...common, REDIS_URL: envFiel
 
 export type GatewayConfig = z.infer<typeof embeddedGatewayEnvSchema>;
 
-export function loadGatewayConfig(env: Env = process.env): LoadedConfig<GatewayConfig> {
-  const loaded = loadConfig(gatewayEnvSchema, env);
+/**
+ * The gateway's configuration with all of its own rules: standalone, REDIS_URL is required (it has
+ * no other source of frames); embedded, it is optional (the in-memory bus). With auth on the token
+ * secret is required either way.
+ */
+export function loadGatewayConfig(env: Env = process.env, opts: { embedded?: boolean } = {}): LoadedConfig<GatewayConfig> {
+  const loaded = loadConfig(opts.embedded ? embeddedGatewayEnvSchema : gatewayEnvSchema, env);
   requireWhenAuthOn(loaded.config, 'FRAMECAST_TOKEN_SECRET', loaded.config.FRAMECAST_TOKEN_SECRET);
   return loaded;
 }

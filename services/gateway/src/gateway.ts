@@ -7,7 +7,8 @@ import type { GatewayConfig } from './config.ts';
 import { startControlPlane, type GatewayControl } from './control-plane.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { ViewerHub } from './viewer-hub.ts';
-import { registerOpsRoutes } from './routes/ops.ts';
+import type { GatewayContext } from './context.ts';
+import { readiness, registerOpsRoutes } from './routes/ops.ts';
 import { registerViewerPage } from './routes/viewer-page.ts';
 import { registerViewerUpgrades } from './routes/viewer-upgrade.ts';
 
@@ -40,7 +41,7 @@ export interface Gateway {
 export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   const { config, bus, logger } = opts;
   const metrics = opts.metrics ?? new GatewayMetrics();
-  const hub = new ViewerHub(config, bus, metrics, logger, GATEWAY_VERSION);
+  const hub = new ViewerHub(config, bus, metrics, logger);
   const controlPlane = startControlPlane(hub, config, opts.control, logger, metrics.register);
 
   metrics.busUp.set(bus.isReady() ? 1 : 0);
@@ -64,9 +65,37 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     // request, so the request timeout does not end it. See FRAMECAST_HTTP_*_TIMEOUT_MS.
     ...httpServerOptions(config),
   });
-  registerOpsRoutes(app, hub, controlPlane.auth, { ...(opts.health ?? { service: 'gateway', version: GATEWAY_VERSION }), id: config.FRAMECAST_GATEWAY_ID });
-  const wss = registerViewerUpgrades(app, hub, controlPlane);
+  const ctx: GatewayContext = {
+    config,
+    bus,
+    metrics,
+    logger,
+    hub,
+    control: controlPlane,
+    identity: { ...(opts.health ?? { service: 'gateway', version: GATEWAY_VERSION }), id: config.FRAMECAST_GATEWAY_ID },
+    version: GATEWAY_VERSION,
+  };
+  // Before any route: the hook then times every route, the registry API mounted here (embedded) too.
+  metrics.http.instrument(app);
+  metrics.sampleReady = () => readiness(ctx) === 'ready';
+  registerOpsRoutes(app, ctx);
+  const wss = registerViewerUpgrades(app, ctx);
   registerViewerPage(app);
+
+  // Shutdown is fastify's close: first stop accepting and close every viewer with 1012 (before
+  // fastify closes the server, which would otherwise wait on their sockets), then, once the server
+  // is closed, the last presence report and the bus.
+  let deadline = 0;
+  app.addHook('preClose', async () => {
+    hub.draining = true;
+    app.server.close();
+    await hub.closeAll('shutting_down', deadline);
+  });
+  app.addHook('onClose', async () => {
+    // The leaves of the viewers just closed go out in one last presence report.
+    await controlPlane.close();
+    await Promise.allSettled([bus.close(), new Promise((r) => wss.close(r))]);
+  });
 
   let shuttingDown: Promise<void> | null = null;
   return {
@@ -80,16 +109,10 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
       return { host: config.HOST, port: addr.port };
     },
     shutdown() {
-      shuttingDown ??= (async () => {
-        const deadline = Date.now() + config.FRAMECAST_SHUTDOWN_TIMEOUT_MS;
-        hub.draining = true;
-        // Stop accepting first; established viewers are closed below.
-        app.server.close();
-        await hub.closeAll('shutting_down', deadline);
-        // The leaves of the viewers just closed go out in one last presence report.
-        await controlPlane.close();
-        await Promise.allSettled([bus.close(), app.close(), new Promise((r) => wss.close(r))]);
-      })();
+      if (!shuttingDown) {
+        deadline = Date.now() + config.FRAMECAST_SHUTDOWN_TIMEOUT_MS;
+        shuttingDown = app.close();
+      }
       return shuttingDown;
     },
   };

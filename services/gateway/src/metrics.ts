@@ -1,8 +1,31 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectNodeMetrics, HttpRequestMetrics, zeroCounter } from '@framecast/metrics';
+import { ENVELOPE_ERROR_CODES, type ErrorName } from '@framecast/protocol';
+import { CLOSE_CODE_LABELS } from './viewer-closes.ts';
+
+/** Why a viewer is refused at connect: the close-table rows a connection can be refused with (the others close admitted viewers). */
+export const VIEWER_REFUSAL_REASONS = [
+  'invalid_room',
+  'origin_forbidden',
+  'shutting_down',
+  'overloaded',
+  'not_ready',
+  'room_private',
+  'unauthorized',
+  'token_expired',
+  'forbidden',
+] as const satisfies readonly ErrorName[];
+
+/** Why a frame is not sent to a viewer. One reason today; the label leaves room for more. */
+export const FRAME_SKIP_REASONS = ['backpressure'] as const;
+
+/** The gateway's own HTTP routes, declared at 0 so request-duration series exist before traffic. */
+const OPS_ROUTES = ['/healthz', '/readyz', '/metrics'];
 
 /**
- * The gateway's Prometheus metrics. Per-frame updates are O(1): counters are incremented once per
- * frame by the number of viewers served, never once per viewer.
+ * The gateway's Prometheus metrics (docs/METRICS.md). Per-frame updates are O(1): counters are
+ * incremented once per frame by the number of viewers served, never once per viewer. No label
+ * names a viewer or a room: the gateway puts no limit on rooms, so neither could be bounded.
  */
 export class GatewayMetrics {
   readonly register: Registry;
@@ -19,14 +42,20 @@ export class GatewayMetrics {
   readonly busReconnects: Counter;
   readonly busUp: Gauge;
   readonly bufferedBytes: Gauge;
+  readonly ready: Gauge;
+  readonly http: HttpRequestMetrics;
 
   /** Set by the viewer hub; read only when Prometheus scrapes, never per frame. */
   sampleBuffered: () => number = () => 0;
+  /** Set by the gateway to what /readyz decides; read only when Prometheus scrapes. */
+  sampleReady: () => boolean = () => false;
 
   constructor(opts: { register?: Registry; defaultMetrics?: boolean } = {}) {
     const register = (this.register = opts.register ?? new Registry());
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register, prefix: 'framecast_gateway_' });
+    if (opts.defaultMetrics ?? true) collectNodeMetrics(register);
     const registers = [register];
+    this.http = new HttpRequestMetrics(register);
+    for (const route of OPS_ROUTES) this.http.declare(route);
     this.frameLatency = new Histogram({
       name: 'framecast_gateway_frame_latency_seconds',
       help: 'Capture time (from the envelope) to the moment the gateway hands the frame to viewer sockets',
@@ -71,5 +100,16 @@ export class GatewayMetrics {
       registers,
       collect: () => this.bufferedBytes.set(this.sampleBuffered()),
     });
+    this.ready = new Gauge({
+      name: 'framecast_gateway_ready',
+      help: '1 while /readyz answers 200 (bus connected, public rooms loaded, not draining), else 0',
+      registers,
+      collect: () => this.ready.set(this.sampleReady() ? 1 : 0),
+    });
+    // Every known label value at 0 from the start (see zeroCounter).
+    zeroCounter(this.framesSkipped, 'reason', FRAME_SKIP_REASONS);
+    zeroCounter(this.framesInvalid, 'reason', ENVELOPE_ERROR_CODES);
+    zeroCounter(this.viewersClosed, 'code', CLOSE_CODE_LABELS);
+    zeroCounter(this.viewersRefused, 'reason', VIEWER_REFUSAL_REASONS);
   }
 }

@@ -8,6 +8,9 @@ import { CloseCode } from '@framecast/protocol';
  */
 const LABELLED = new Set<number>([...Object.values(CloseCode), 1002, 1003, 1005, 1006, 1007, 1008, 1011]);
 
+/** Every value the `code` label can take (the metric declares each at 0, so rates exist before the first close). */
+export const CLOSE_CODE_LABELS: readonly string[] = [...[...LABELLED].sort((a, b) => a - b).map(String), 'other'];
+
 /** The `code` label of `framecast_gateway_viewers_closed_total` for a close code. */
 export function closeCodeLabel(code: number): string {
   return LABELLED.has(code) ? String(code) : 'other';

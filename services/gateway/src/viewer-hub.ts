@@ -32,24 +32,14 @@ export class ViewerHub {
   private readonly pingSlices: Array<Set<Viewer>> = Array.from({ length: PING_SLICES }, () => new Set());
   private nextPingSlice = 0;
 
-  readonly config: GatewayConfig;
-  readonly bus: FrameBus;
-  readonly metrics: GatewayMetrics;
-  readonly logger: Logger;
-  readonly version: string;
+  private readonly config: GatewayConfig;
+  private readonly metrics: GatewayMetrics;
+  private readonly logger: Logger;
 
-  constructor(
-    config: GatewayConfig,
-    bus: FrameBus,
-    metrics: GatewayMetrics,
-    logger: Logger,
-    version: string,
-  ) {
+  constructor(config: GatewayConfig, bus: FrameBus, metrics: GatewayMetrics, logger: Logger) {
     this.config = config;
-    this.bus = bus;
     this.metrics = metrics;
     this.logger = logger;
-    this.version = version;
     this.subscriptions = new RoomSubscriptions({
       bus,
       metrics,

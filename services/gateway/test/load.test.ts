@@ -50,7 +50,7 @@ describe('under load', () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const [heap, external] = await Promise.all([gw.metric('framecast_gateway_nodejs_heap_size_used_bytes'), gw.metric('framecast_gateway_nodejs_external_memory_bytes')]);
+        const [heap, external] = await Promise.all([gw.metric('nodejs_heap_size_used_bytes'), gw.metric('nodejs_external_memory_bytes')]);
         samples.push({ at: Date.now(), bytes: heap + external });
         await sleep(100);
       }

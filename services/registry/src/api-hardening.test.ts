@@ -17,7 +17,7 @@ const warn = vi.spyOn(logger, 'warn');
 beforeAll(async () => {
   const { config } = loadRegistryConfig(
     { FRAMECAST_ADMIN_KEY: ADMIN_KEY, FRAMECAST_TOKEN_SECRET: 's'.repeat(32), FRAMECAST_AUTH_FAILURE_LIMIT: '5' },
-    { requireRedisUrl: false },
+    { embedded: true },
   );
   registry = await createRegistry(config, logger);
   host.post('/echo', async (req) => ({ got: req.body }));

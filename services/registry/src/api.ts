@@ -36,6 +36,9 @@ export function registryApi(ctx: ApiContext): FastifyPluginAsync {
           version: '0.1.0',
           description: 'Rooms, cameras, presence, viewer tokens and webhooks. Errors are JSON: {error, message, field?}.',
         },
+        // Relative: the document is served by the registry it describes (standalone, or embedded
+        // on the gateway's server), and the paths carry the /api prefix themselves.
+        servers: [{ url: '/', description: 'the registry (or embedded runner) serving this document' }],
         components: {
           securitySchemes: {
             adminKey: { type: 'http', scheme: 'bearer', description: 'FRAMECAST_ADMIN_KEY' },

@@ -81,7 +81,7 @@ export const embeddedRegistryEnvSchema = z.object({ ...fields, REDIS_URL: envFie
 export type RegistryConfig = z.infer<typeof embeddedRegistryEnvSchema> & { FRAMECAST_TRUST_PROXY?: TrustProxy };
 
 /** Cross-field rules the schema cannot say: secrets are required while auth is on. */
-export function checkRegistryConfig(config: RegistryConfig): void {
+function checkRegistryConfig(config: RegistryConfig): void {
   requireWhenAuthOn(config, 'FRAMECAST_TOKEN_SECRET', config.FRAMECAST_TOKEN_SECRET);
   requireWhenAuthOn(config, 'FRAMECAST_ADMIN_KEY', config.FRAMECAST_ADMIN_KEY);
   if (config.FRAMECAST_SWEEP_INTERVAL_MS > Math.min(config.FRAMECAST_AGENT_TIMEOUT_MS, config.FRAMECAST_GATEWAY_TIMEOUT_MS)) {
@@ -89,8 +89,12 @@ export function checkRegistryConfig(config: RegistryConfig): void {
   }
 }
 
-export function loadRegistryConfig(env: Env = process.env, opts: { requireRedisUrl?: boolean } = {}): LoadedConfig<RegistryConfig> {
-  const loaded = loadConfig((opts.requireRedisUrl ?? true) ? registryEnvSchema : embeddedRegistryEnvSchema, env);
+/**
+ * The registry's configuration with all of its own rules. Standalone, REDIS_URL is required and
+ * FRAMECAST_TRUST_PROXY applies; embedded (in the gateway's server), state may live in memory.
+ */
+export function loadRegistryConfig(env: Env = process.env, opts: { embedded?: boolean } = {}): LoadedConfig<RegistryConfig> {
+  const loaded = loadConfig(opts.embedded ? embeddedRegistryEnvSchema : registryEnvSchema, env);
   checkRegistryConfig(loaded.config);
   return loaded;
 }

@@ -48,6 +48,10 @@ export async function createRegistry(config: RegistryConfig, logger: Logger, met
   const background: Background = redisUrl
     ? await startRedisBackground({ config, store, liveness, metrics, logger, redisUrl, webhookGuard })
     : startMemoryBackground({ config, store, liveness, metrics, logger });
+  // Connected and answering (a hung Redis counts as down): the API's 503s and the store_up gauge.
+  const storeUp = () => redisStore === null || redisStore.available();
+  // Gauges of rooms, cameras and viewers, read from the store when Prometheus scrapes.
+  metrics.observeState({ counts: () => store.counts(Date.now(), liveness), up: storeUp });
   const signer = config.FRAMECAST_AUTH === 'on' ? new ViewerTokenSigner(config.FRAMECAST_TOKEN_SECRET!) : null;
   const api = registryApi({
     store,
@@ -67,7 +71,7 @@ export async function createRegistry(config: RegistryConfig, logger: Logger, met
       logger,
     }),
     // Connected and answering: a hung Redis counts as unavailable too.
-    storeReady: () => redisStore === null || redisStore.available(),
+    storeReady: storeUp,
   });
   return {
     store,

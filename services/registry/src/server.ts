@@ -29,6 +29,8 @@ export async function buildRegistryServer(config: RegistryConfig, logger: Logger
     // req.ip, which auth failures are counted by, is the TCP peer unless proxies are named.
     trustProxy: trustProxyOption(config.FRAMECAST_TRUST_PROXY ?? false),
   });
+  // Before the routes: the hook times every route of this server, the API's too.
+  registry.metrics.http.instrument(app);
   await app.register(registry.api, { prefix: '/api' });
   let draining = false;
   // The body every framecast service answers with (@framecast/lifecycle healthBody); always 200.

@@ -17,18 +17,6 @@ export interface CapturedFrame {
   envelope?: Buffer | undefined;
 }
 
-export type FrameSink = (frame: CapturedFrame) => void;
-
-/** Something that produces JPEG frames at its own pace until stopped (the JS test pattern). */
-export interface FrameSource {
-  readonly name: string;
-  start(sink: FrameSink): void;
-  /** Stops producing; resolves once nothing more will reach the sink (child processes gone). */
-  stop(): Promise<void>;
-  /** Source-specific counters (frames, skipped ticks...). */
-  stats(): Record<string, number>;
-}
-
 /**
  * Why a frame from the source never reached the publisher:
  * - rate: the camera is faster than the configured fps (dropped by ffmpeg or by the agent);

@@ -1,11 +1,9 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { nowMicros } from '@framecast/protocol';
-import { JpegStreamSplitter } from '../jpeg-splitter.ts';
-import { readJpegSize } from '../jpeg-size.ts';
-import { redactUrl } from '../source-url.ts';
+import { redactUrl } from '../config/source-url.ts';
 import type { RunContext, RunEnd, SourceRun } from './frame-source.ts';
-import { boundaryOf, MultipartPartReader } from './multipart-parts.ts';
+import { boundaryOf, MultipartPartReader } from './jpeg/multipart-parts.ts';
+import { runFrameSplitter } from './jpeg/run-frame-splitter.ts';
 
 export interface HttpMjpegRunOptions {
   url: string;
@@ -31,15 +29,7 @@ export function startHttpMjpegRun(ctx: RunContext, o: HttpMjpegRunOptions): Sour
     settle({ reason, cause: `${shown}: ${cause}` });
   };
 
-  const splitter = new JpegStreamSplitter({
-    maxFrameBytes: o.maxFrameBytes,
-    onDrop: (reason) => ctx.dropped(reason),
-    onFrame: (jpeg, envelope) => {
-      const size = readJpegSize(jpeg);
-      if (!size) return ctx.dropped('corrupt');
-      ctx.frame({ jpeg, envelope, width: size.width, height: size.height, captureTimeUs: nowMicros(), flags: 0 });
-    },
-  });
+  const splitter = runFrameSplitter(ctx, { maxFrameBytes: o.maxFrameBytes, flags: 0 });
 
   const url = new URL(o.url);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;

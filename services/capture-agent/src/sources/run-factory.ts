@@ -1,9 +1,9 @@
-import type { CameraConfig } from '../camera-config.ts';
-import { isFfmpegSpec } from './ffmpeg-plan.ts';
-import { startFfmpegRun } from './ffmpeg-run.ts';
-import type { RunContext, RunEnd, SourceRun, StartRun } from './frame-source.ts';
+import type { CameraConfig } from '../config/camera-config.ts';
+import { isFfmpegSpec } from './ffmpeg/ffmpeg-plan.ts';
+import { startFfmpegRun } from './ffmpeg/ffmpeg-run.ts';
+import type { StartRun } from './frame-source.ts';
 import { startHttpMjpegRun } from './http-mjpeg-run.ts';
-import { TestPatternSource } from './test-pattern.ts';
+import { startTestPatternRun } from './test-pattern/test-pattern-run.ts';
 
 /** Agent-wide settings the sources need besides the camera's own. */
 export interface SourceRuntime {
@@ -32,14 +32,5 @@ export function runStarter(camera: CameraConfig, rt: SourceRuntime): StartRun {
   if (source.kind === 'http-mjpeg') {
     return (ctx) => startHttpMjpegRun(ctx, { url: source.url, maxFrameBytes: rt.maxFrameBytes, idleTimeoutMs: Math.min(5000, probeTimeoutMs) });
   }
-  return (ctx) => startTestPatternRun(ctx, camera);
-}
-
-/** The JS test pattern never fails; a run lasts until it is stopped. */
-function startTestPatternRun(ctx: RunContext, camera: CameraConfig): SourceRun {
-  const { size, fps, quality } = camera;
-  const src = new TestPatternSource({ width: size.width, height: size.height, fps, quality, logger: ctx.logger });
-  ctx.describe('generate', { codec: 'testsrc (sharp)', width: size.width, height: size.height, fps });
-  src.start((frame) => ctx.frame(frame));
-  return { ended: new Promise<RunEnd>(() => {}), stop: () => src.stop() };
+  return (ctx) => startTestPatternRun(ctx, { width: size.width, height: size.height, fps, quality });
 }

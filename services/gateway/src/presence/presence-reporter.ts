@@ -44,6 +44,8 @@ export class PresenceReporter implements ViewerLifecycleListener {
       labelNames: ['mode', 'outcome'],
       registers: [opts.register],
     });
+    // Every mode and outcome at 0 from the start, so a rate of errors reads 0 rather than "no data".
+    for (const mode of ['delta', 'sync']) for (const outcome of ['ok', 'resync', 'error']) this.reports.inc({ mode, outcome }, 0);
     this.timer = setInterval(() => void this.flush(), opts.flushMs);
     this.timer.unref();
   }

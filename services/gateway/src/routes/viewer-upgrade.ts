@@ -5,8 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSES, errorMessage, helloMessage, isValidRoomName, ROOM_NAME_RULE, VIEWER_SUBPROTOCOL, type ErrorName } from '@framecast/protocol';
 import { tokenOf, type Admission } from '../auth/viewer-auth.ts';
 import { originAllowed } from '../auth/origins.ts';
-import type { ControlPlane } from '../control-plane.ts';
-import type { ViewerHub } from '../viewer-hub.ts';
+import type { GatewayContext } from '../context.ts';
 
 const ROUTE_PREFIX = '/ws/video/';
 /** Viewers send nothing meaningful; a bigger message closes the connection with 1009. */
@@ -24,7 +23,7 @@ const MAX_VIEWER_MESSAGE_BYTES = 4096;
  * A refused connection is accepted, told why in an error message, then closed with a code from
  * the protocol, because a browser cannot read the HTTP status of a failed upgrade.
  */
-export function registerViewerUpgrades(app: FastifyInstance, hub: ViewerHub, control: ControlPlane): WebSocketServer {
+export function registerViewerUpgrades(app: FastifyInstance, ctx: GatewayContext): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -43,7 +42,7 @@ export function registerViewerUpgrades(app: FastifyInstance, hub: ViewerHub, con
     socket.on('error', destroySocket);
     wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', destroySocket);
-      onViewerSocket(hub, control, ws, room, req);
+      onViewerSocket(ctx, ws, room, req);
     });
   });
   app.get(`${ROUTE_PREFIX}:room`, async (_req, reply) =>
@@ -76,40 +75,42 @@ function loggedPath(url: string): string {
   return url.replace(/([?&]token=)[^&]*/g, '$1<redacted>');
 }
 
-function onViewerSocket(hub: ViewerHub, control: ControlPlane, ws: WebSocket, room: string, req: IncomingMessage): void {
+function onViewerSocket(ctx: GatewayContext, ws: WebSocket, room: string, req: IncomingMessage): void {
+  const { hub, config, metrics, logger, control } = ctx;
   // Errors on an established socket are followed by 'close', which cleans up (and, for an admitted
   // viewer, counts the close: ViewerHub.add).
   ws.on('error', ignoreSocketError);
   const refuse = (error: ErrorName, message?: string) => {
-    hub.metrics.viewersRefused.inc({ reason: error });
+    metrics.viewersRefused.inc({ reason: error });
     // Per connection, never per frame; still, build nothing when debug is off (an idle ramp is thousands of joins).
-    if (hub.logger.isLevelEnabled('debug')) hub.logger.debug({ path: loggedPath(req.url ?? ''), remoteAddress: req.socket.remoteAddress, error }, 'viewer refused');
+    if (logger.isLevelEnabled('debug')) logger.debug({ path: loggedPath(req.url ?? ''), remoteAddress: req.socket.remoteAddress, error }, 'viewer refused');
     ws.send(errorMessage(error, message));
     ws.close(CLOSES[error].code, CLOSES[error].reason);
   };
   if (!isValidRoomName(room)) return refuse('invalid_room', `invalid room name: ${ROOM_NAME_RULE}`);
-  if (!originAllowed(req, hub.config.FRAMECAST_ALLOWED_ORIGINS)) return refuse('origin_forbidden');
+  if (!originAllowed(req, config.FRAMECAST_ALLOWED_ORIGINS)) return refuse('origin_forbidden');
   if (hub.draining) return refuse('shutting_down');
-  if (hub.viewerCount >= hub.config.FRAMECAST_MAX_VIEWERS) return refuse('overloaded');
+  if (hub.viewerCount >= config.FRAMECAST_MAX_VIEWERS) return refuse('overloaded');
   // Private rooms: refused with 4401 (no, expired or bad token) or 4403 (a token for another room).
-  const admitted = (a: Admission) => (a.ok ? attachViewer(hub, control, ws, room, req, a) : refuse(a.error, a.message));
+  const admitted = (a: Admission) => (a.ok ? attachViewer(ctx, ws, room, req, a) : refuse(a.error, a.message));
   const admission = control.auth.admit(room, tokenOf(req));
   if (!(admission instanceof Promise)) return admitted(admission);
   // The socket may close while the token is checked; a closed one must not become a viewer.
   void admission.then((a) => ws.readyState === ws.OPEN && admitted(a));
 }
 
-function attachViewer(hub: ViewerHub, control: ControlPlane, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }): void {
+function attachViewer(ctx: GatewayContext, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }): void {
+  const { hub, config, logger, control, identity, version } = ctx;
   ws.send(
     helloMessage({
       room,
-      server: { id: hub.config.FRAMECAST_GATEWAY_ID, version: hub.version },
-      maxBufferedBytes: hub.config.FRAMECAST_MAX_BUFFERED_BYTES,
-      stallTimeoutMs: hub.config.FRAMECAST_VIEWER_STALL_TIMEOUT_MS,
+      server: { id: identity.id, version },
+      maxBufferedBytes: config.FRAMECAST_MAX_BUFFERED_BYTES,
+      stallTimeoutMs: config.FRAMECAST_VIEWER_STALL_TIMEOUT_MS,
     }),
   );
   const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity);
-  if (hub.logger.isLevelEnabled('debug')) hub.logger.debug({ viewer: viewer.id, path: loggedPath(req.url ?? ''), leased: admission.leaseUntil !== undefined }, 'viewer admitted');
+  if (logger.isLevelEnabled('debug')) logger.debug({ viewer: viewer.id, path: loggedPath(req.url ?? ''), leased: admission.leaseUntil !== undefined }, 'viewer admitted');
   // A token is a lease, not a ticket: the viewer of a private room leaves when it runs out.
   if (admission.leaseUntil !== undefined) control.leases.hold(viewer, admission.leaseUntil);
   // The hub counts the close and removes the viewer when the socket closes, whoever closes it.

@@ -51,7 +51,7 @@ export function registerAgentRoutes(app: TypedApp, ctx: ApiContext): void {
         allowedByRequest.set(req, await agentAllowedRooms(req, ctx));
       },
       schema: {
-        summary: "An agent's heartbeat: its cameras and their stats",
+        summary: "An agent's heartbeat: its cameras and their stats", operationId: 'postAgentHeartbeat',
         description: 'Send every few seconds. A camera silent for FRAMECAST_AGENT_TIMEOUT_MS is dropped; a room with no camera left goes offline.',
         tags: ['agents'],
         security: [{ agentKey: [] }],
@@ -78,7 +78,7 @@ export function registerAgentRoutes(app: TypedApp, ctx: ApiContext): void {
     {
       onRequest: admin,
       schema: {
-        summary: 'Create an agent key limited to some rooms',
+        summary: 'Create an agent key limited to some rooms', operationId: 'createAgentKey',
         description: 'The key is in the answer once; the registry keeps only its SHA-256.',
         tags: ['agents'],
         security,
@@ -92,13 +92,13 @@ export function registerAgentRoutes(app: TypedApp, ctx: ApiContext): void {
     },
   );
 
-  app.get('/agent-keys', { onRequest: admin, schema: { summary: 'List agent keys', tags: ['agents'], security, response: withErrors({ 200: AgentKeyList }) } }, async () => ({
+  app.get('/agent-keys', { onRequest: admin, schema: { summary: 'List agent keys', operationId: 'listAgentKeys', tags: ['agents'], security, response: withErrors({ 200: AgentKeyList }) } }, async () => ({
     keys: (await ctx.store.listAgentKeys()).map(view),
   }));
 
   app.delete(
     '/agent-keys/:id',
-    { onRequest: admin, schema: { summary: 'Revoke an agent key', tags: ['agents'], security, params: IdParams, response: withErrors({ 204: NoContent }) } },
+    { onRequest: admin, schema: { summary: 'Revoke an agent key', operationId: 'deleteAgentKey', tags: ['agents'], security, params: IdParams, response: withErrors({ 204: NoContent }) } },
     async (req, reply) => {
       if (!(await ctx.store.deleteAgentKey(req.params.id))) throw new ApiError('agent_key_not_found', `no agent key ${req.params.id}`);
       return reply.code(204).send(null);

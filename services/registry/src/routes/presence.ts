@@ -14,7 +14,7 @@ export function registerPresenceRoutes(app: TypedApp, ctx: ApiContext): void {
     {
       onRequest: admin,
       schema: {
-        summary: 'Who is watching: viewers on live gateways, with the user from their token',
+        summary: 'Who is watching: viewers on live gateways, with the user from their token', operationId: 'listRoomViewers',
         tags: ['presence'],
         security,
         params: RoomParams,
@@ -36,7 +36,7 @@ export function registerPresenceRoutes(app: TypedApp, ctx: ApiContext): void {
     {
       onRequest: admin,
       schema: {
-        summary: "The room's joins and leaves of the last hour, oldest first",
+        summary: "The room's joins and leaves of the last hour, oldest first", operationId: 'getRoomHistory',
         tags: ['presence'],
         security,
         params: RoomParams,

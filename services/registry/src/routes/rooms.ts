@@ -35,12 +35,18 @@ async function viewOf(ctx: ApiContext, name: string): Promise<RoomViewBody> {
   return (await roomViews(ctx, [record]))[0]!;
 }
 
+/**
+ * The public reads' OpenAPI security: anonymous (`{}`) or the admin key, which widens what they
+ * answer (private rooms too). Said explicitly, so generated clients know the key is optional.
+ */
+const OPTIONAL_ADMIN: Array<Record<string, string[]>> = [{}, { adminKey: [] }];
+
 export function registerRoomRoutes(app: TypedApp, ctx: ApiContext): void {
   const admin = adminOnly(ctx);
 
   app.post(
     '/rooms',
-    { onRequest: admin, schema: { summary: 'Create a room', tags: ['rooms'], security: [{ adminKey: [] }], body: RoomCreate, response: withErrors({ 201: RoomView, 409: ErrorBody }) } },
+    { onRequest: admin, schema: { summary: 'Create a room', operationId: 'createRoom', tags: ['rooms'], security: [{ adminKey: [] }], body: RoomCreate, response: withErrors({ 201: RoomView, 409: ErrorBody }) } },
     async (req, reply) => {
       const now = Date.now();
       const { name, title = name, description = '', visibility = 'public' } = req.body;
@@ -54,9 +60,11 @@ export function registerRoomRoutes(app: TypedApp, ctx: ApiContext): void {
     '/rooms',
     {
       schema: {
-        summary: 'List rooms with live status, cameras and viewer counts',
+        summary: 'List rooms with live status, cameras and viewer counts', operationId: 'listRooms',
         description: 'Without the admin key only public rooms are listed (for viewer pages); a wrong key is a 403.',
         tags: ['rooms'],
+        // Anonymous ({}) or with the admin key, which lists private rooms too.
+        security: OPTIONAL_ADMIN,
         response: { 200: RoomList, 403: ErrorBody },
       },
     },
@@ -69,7 +77,7 @@ export function registerRoomRoutes(app: TypedApp, ctx: ApiContext): void {
 
   app.get(
     '/rooms/:room',
-    { schema: { summary: 'One room', description: 'Private rooms need the admin key (404 without it).', tags: ['rooms'], params: RoomParams, response: withErrors({ 200: RoomView }) } },
+    { schema: { summary: 'One room', operationId: 'getRoom', description: 'Private rooms need the admin key (404 without it).', tags: ['rooms'], security: OPTIONAL_ADMIN, params: RoomParams, response: withErrors({ 200: RoomView }) } },
     async (req) => {
       const view = await viewOf(ctx, req.params.room);
       if (view.visibility === 'private' && !(await hasAdminKey(req, ctx))) throw roomNotFound(req.params.room);
@@ -81,7 +89,7 @@ export function registerRoomRoutes(app: TypedApp, ctx: ApiContext): void {
     '/rooms/:room',
     {
       onRequest: admin,
-      schema: { summary: 'Change title, description or visibility', tags: ['rooms'], security: [{ adminKey: [] }], params: RoomParams, body: RoomUpdate, response: withErrors({ 200: RoomView }) },
+      schema: { summary: 'Change title, description or visibility', operationId: 'updateRoom', tags: ['rooms'], security: [{ adminKey: [] }], params: RoomParams, body: RoomUpdate, response: withErrors({ 200: RoomView }) },
     },
     async (req) => {
       const updated = await ctx.store.updateRoom(req.params.room, req.body, Date.now());
@@ -92,7 +100,7 @@ export function registerRoomRoutes(app: TypedApp, ctx: ApiContext): void {
 
   app.delete(
     '/rooms/:room',
-    { onRequest: admin, schema: { summary: 'Delete a room record', tags: ['rooms'], security: [{ adminKey: [] }], params: RoomParams, response: withErrors({ 204: NoContent }) } },
+    { onRequest: admin, schema: { summary: 'Delete a room record', operationId: 'deleteRoom', tags: ['rooms'], security: [{ adminKey: [] }], params: RoomParams, response: withErrors({ 204: NoContent }) } },
     async (req, reply) => {
       if (!(await ctx.store.deleteRoom(req.params.room))) throw roomNotFound(req.params.room);
       return reply.code(204).send(null);

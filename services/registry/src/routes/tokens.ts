@@ -14,7 +14,7 @@ export function registerTokenRoutes(app: TypedApp, ctx: ApiContext): void {
         req.body ??= {};
       },
       schema: {
-        summary: 'Issue a viewer token (JWT, HS256) for this room',
+        summary: 'Issue a viewer token (JWT, HS256) for this room', operationId: 'createViewerToken',
         description: 'Gateways verify it locally with FRAMECAST_TOKEN_SECRET. Pass it as ?token= on the websocket URL or as Authorization: Bearer.',
         tags: ['tokens'],
         security: [{ adminKey: [] }],

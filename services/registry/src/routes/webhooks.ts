@@ -24,7 +24,7 @@ export function registerWebhookRoutes(app: TypedApp, ctx: ApiContext): void {
     {
       onRequest: admin,
       schema: {
-        summary: 'Subscribe a URL to events, for one room or all',
+        summary: 'Subscribe a URL to events, for one room or all', operationId: 'createWebhook',
         description:
           'Deliveries are POSTs signed with HMAC-SHA256 (see the README), retried with exponential backoff. URLs with credentials, ' +
           'schemes other than http(s), and hosts that are or resolve to loopback, private, link-local or other non-public addresses ' +
@@ -60,19 +60,19 @@ export function registerWebhookRoutes(app: TypedApp, ctx: ApiContext): void {
     },
   );
 
-  app.get('/webhooks', { onRequest: admin, schema: { summary: 'List webhooks (without secrets)', tags, security, response: withErrors({ 200: WebhookList }) } }, async () => ({
+  app.get('/webhooks', { onRequest: admin, schema: { summary: 'List webhooks (without secrets)', operationId: 'listWebhooks', tags, security, response: withErrors({ 200: WebhookList }) } }, async () => ({
     webhooks: (await ctx.store.listWebhooks()).map(view),
   }));
 
   app.get(
     '/webhooks/:id',
-    { onRequest: admin, schema: { summary: 'One webhook (without its secret)', tags, security, params: IdParams, response: withErrors({ 200: WebhookView }) } },
+    { onRequest: admin, schema: { summary: 'One webhook (without its secret)', operationId: 'getWebhook', tags, security, params: IdParams, response: withErrors({ 200: WebhookView }) } },
     async (req) => view(await find(req.params.id)),
   );
 
   app.delete(
     '/webhooks/:id',
-    { onRequest: admin, schema: { summary: 'Delete a webhook and its delivery log', tags, security, params: IdParams, response: withErrors({ 204: NoContent }) } },
+    { onRequest: admin, schema: { summary: 'Delete a webhook and its delivery log', operationId: 'deleteWebhook', tags, security, params: IdParams, response: withErrors({ 204: NoContent }) } },
     async (req, reply) => {
       if (!(await ctx.store.deleteWebhook(req.params.id))) throw new ApiError('webhook_not_found', `no webhook ${req.params.id}`);
       return reply.code(204).send(null);
@@ -83,7 +83,7 @@ export function registerWebhookRoutes(app: TypedApp, ctx: ApiContext): void {
     '/webhooks/:id/deliveries',
     {
       onRequest: admin,
-      schema: { summary: 'Delivery attempts, newest first', tags, security, params: IdParams, querystring: DeliveryQuery, response: withErrors({ 200: DeliveryList }) },
+      schema: { summary: 'Delivery attempts, newest first', operationId: 'listWebhookDeliveries', tags, security, params: IdParams, querystring: DeliveryQuery, response: withErrors({ 200: DeliveryList }) },
     },
     async (req) => {
       await find(req.params.id);

@@ -1,0 +1,72 @@
+import { configOrExit, type Env, type LoadedConfig } from '@framecast/config';
+import { createLogger, type Logger } from '@framecast/logging';
+import { handleShutdownSignals } from './shutdown.ts';
+
+type LogLevel = Parameters<typeof createLogger>[1];
+
+/** The fields runService reads from every service's config. */
+export interface ServiceBaseConfig {
+  LOG_LEVEL: LogLevel;
+  FRAMECAST_SHUTDOWN_TIMEOUT_MS: number;
+}
+
+/** What `listen()` reports: the start-up line's fields and, if it says more than "<name> listening", its text. */
+export interface ListeningInfo {
+  fields: Record<string, unknown>;
+  message?: string;
+}
+
+/** A built, not yet listening, service. */
+export interface StartedService {
+  /** Binds its ports; a bind failure (a taken port) ends the process with code 2 and one line naming the address. */
+  listen(): Promise<ListeningInfo>;
+  /** Closes everything in order; resolving means a clean stop. Runs once, on SIGTERM/SIGINT. */
+  stop(): Promise<void>;
+  /** Extra fields for the "stopped" line, read when it is written. */
+  stoppedFields?: () => Record<string, unknown>;
+}
+
+export interface ServiceDefinition<C extends ServiceBaseConfig> {
+  /** Short name: the logger's `service` field and the lines "<name> listening" / "<name> stopped". */
+  name: string;
+  /** Prefix of configuration and start-up errors on stderr (the command's name, `framecast-gateway`). */
+  command: string;
+  /** Validates the environment; throws ConfigError naming the bad variable. */
+  loadConfig: (env: Env) => LoadedConfig<C>;
+  /** Builds the service from its config: connections, servers, timers. */
+  start: (ctx: { config: Readonly<C>; logger: Logger }) => Promise<StartedService>;
+}
+
+/**
+ * The one way a framecast process starts and stops: configuration or a one-line error and exit 2,
+ * the JSON logger, a warning naming unknown FRAMECAST_* variables, start and listen (a taken port
+ * is exit 2 with the address named, not a stack trace), then SIGTERM/SIGINT → `stop()` within
+ * FRAMECAST_SHUTDOWN_TIMEOUT_MS (exit 0), exit 1 when the deadline passes first.
+ */
+export async function runService<C extends ServiceBaseConfig>(def: ServiceDefinition<C>, env: Env = process.env): Promise<{ config: Readonly<C>; logger: Logger; service: StartedService }> {
+  const { config, unknown } = configOrExit(def.command, () => def.loadConfig(env));
+  const logger = createLogger(def.name, config.LOG_LEVEL);
+  if (unknown.length > 0) logger.warn({ variables: unknown }, 'unknown FRAMECAST_* environment variables ignored');
+  let service: StartedService | undefined;
+  let listening: ListeningInfo;
+  try {
+    service = await def.start({ config, logger });
+    const started = service;
+    // Signals are handled from here on: a SIGTERM while listening still stops what start() opened.
+    handleShutdownSignals({ logger, service: def.name, timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS, stop: () => started.stop(), stoppedFields: started.stoppedFields });
+    listening = await service.listen();
+  } catch (err) {
+    if (!isBindError(err)) throw err;
+    // A taken or wrong address is the operator's to fix: one line, no stack trace.
+    process.stderr.write(`${def.command}: cannot listen${err.address ? ` on ${err.address}:${err.port}` : ''}: ${err.message}\n`);
+    await service?.stop().catch(() => {});
+    process.exit(2);
+  }
+  logger.info(listening.fields, listening.message ?? `${def.name} listening`);
+  return { config, logger, service };
+}
+
+function isBindError(err: unknown): err is NodeJS.ErrnoException & { address?: string; port?: number } {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES';
+}
