@@ -124,7 +124,9 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
   }
 
   isReady(): boolean {
+    // Closing: the connections may still say 'ready' while QUIT is in flight; the bus is not usable.
     return (
+      !this.closing &&
       this.cmd.status === 'ready' &&
       this.cmdLiveness.responsive &&
       (this.sub === null || (this.sub.status === 'ready' && this.subLiveness!.responsive))
