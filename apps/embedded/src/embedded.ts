@@ -40,7 +40,7 @@ export function loadEmbeddedConfig(env: Env = process.env): LoadedConfig<Embedde
   if (merged.FRAMECAST_AUTH === 'off') merged.FRAMECAST_CAMERA_ROOM_VISIBILITY ??= 'public';
   // Each part applies its own rules (secrets while auth is on, timeouts that must fit): none copied here.
   const gw = loadGatewayConfig(merged, { embedded: true });
-  const agent = loadAgentConfig(merged, { requireRedisUrl: false });
+  const agent = loadAgentConfig(merged, { embedded: true });
   const registry = loadRegistryConfig(merged, { embedded: true });
   // Unknown to the process only if no part reads it.
   const unknown = gw.unknown.filter((v) => agent.unknown.includes(v) && registry.unknown.includes(v));

@@ -4,6 +4,7 @@ import { loadEmbeddedConfig, startEmbedded } from './embedded.ts';
 await runService({
   name: 'framecast',
   command: 'framecast',
+  listenHint: 'set PORT',
   loadConfig: (env) => loadEmbeddedConfig(env),
   async start({ config, logger }) {
     // The embedded parts bind while starting (the agent heartbeats to the gateway's port).

@@ -27,10 +27,14 @@ export interface StartedService {
 }
 
 export interface ServiceDefinition<C extends ServiceBaseConfig> {
-  /** Short name: the logger's `service` field and the lines "<name> listening" / "<name> stopped". */
+  /** Short name: the logger's `service` field and, without a title, the lines "<name> listening" / "<name> stopped". */
   name: string;
+  /** How log lines name the service ("capture agent stopped"); `name` when not given. */
+  title?: string;
   /** Prefix of configuration and start-up errors on stderr (the command's name, `framecast-gateway`). */
   command: string;
+  /** Appended to a bind failure's line: which variable moves the port ("set PORT"). */
+  listenHint?: string;
   /** Validates the environment; throws ConfigError naming the bad variable. */
   loadConfig: (env: Env) => LoadedConfig<C>;
   /** Builds the service from its config: connections, servers, timers. */
@@ -46,6 +50,7 @@ export interface ServiceDefinition<C extends ServiceBaseConfig> {
 export async function runService<C extends ServiceBaseConfig>(def: ServiceDefinition<C>, env: Env = process.env): Promise<{ config: Readonly<C>; logger: Logger; service: StartedService }> {
   const { config, unknown } = configOrExit(def.command, () => def.loadConfig(env));
   const logger = createLogger(def.name, config.LOG_LEVEL);
+  const title = def.title ?? def.name;
   if (unknown.length > 0) logger.warn({ variables: unknown }, 'unknown FRAMECAST_* environment variables ignored');
   let service: StartedService | undefined;
   let listening: ListeningInfo;
@@ -53,16 +58,17 @@ export async function runService<C extends ServiceBaseConfig>(def: ServiceDefini
     service = await def.start({ config, logger });
     const started = service;
     // Signals are handled from here on: a SIGTERM while listening still stops what start() opened.
-    handleShutdownSignals({ logger, service: def.name, timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS, stop: () => started.stop(), stoppedFields: started.stoppedFields });
+    handleShutdownSignals({ logger, service: title, timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS, stop: () => started.stop(), stoppedFields: started.stoppedFields });
     listening = await service.listen();
   } catch (err) {
     if (!isBindError(err)) throw err;
     // A taken or wrong address is the operator's to fix: one line, no stack trace.
-    process.stderr.write(`${def.command}: cannot listen${err.address ? ` on ${err.address}:${err.port}` : ''}: ${err.message}\n`);
+    const where = err.address ? ` on ${err.address}:${err.port}` : '';
+    process.stderr.write(`${def.command}: cannot listen${where}: ${err.message}${def.listenHint ? ` (${def.listenHint})` : ''}\n`);
     await service?.stop().catch(() => {});
     process.exit(2);
   }
-  logger.info(listening.fields, listening.message ?? `${def.name} listening`);
+  logger.info(listening.fields, listening.message ?? `${title} listening`);
   return { config, logger, service };
 }
 

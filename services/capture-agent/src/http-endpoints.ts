@@ -43,6 +43,7 @@ export function startAgentEndpoints(agent: CaptureAgent, opts: { host: string; p
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
   });
+  agent.metrics.instrumentHttp(server);
   server.keepAliveTimeout = 5000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);

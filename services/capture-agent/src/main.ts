@@ -1,11 +1,11 @@
 import { RedisFrameBus, RedisProblemLog } from '@framecast/bus';
 import { configOrExit } from '@framecast/config';
-import { handleShutdownSignals } from '@framecast/lifecycle';
-import { createLogger } from '@framecast/logging';
+import { runService, type StartedService } from '@framecast/lifecycle';
+import { createLogger, type Logger } from '@framecast/logging';
 import { startCaptureAgent } from './agent.ts';
 import { loadAgentConfigFromCli, parseAgentArgs, USAGE, UsageError, type ProbeOptions } from './config/cli-args.ts';
 import type { AgentConfig } from './config/config.ts';
-import { startAgentEndpoints } from './http-endpoints.ts';
+import { startAgentEndpoints, type AgentEndpoints } from './http-endpoints.ts';
 import { formatProbeReport, probeCameras } from './probe.ts';
 import { startRegistryHeartbeat } from './heartbeat/start-heartbeat.ts';
 
@@ -32,10 +32,19 @@ if (args.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-const probing = args.command === 'probe';
-const { config, unknown } = configOrExit(NAME, () => loadAgentConfigFromCli(args.values, process.env, { requireRedisUrl: !probing }));
-if (args.command === 'probe') await probe(config, args.probe, args.values['log-level'] ?? process.env.LOG_LEVEL);
-else await run(config);
+if (args.command === 'probe') {
+  const { config } = configOrExit(NAME, () => loadAgentConfigFromCli(args.values, process.env, { probe: true }));
+  await probe(config, args.probe, args.values['log-level'] ?? process.env.LOG_LEVEL);
+} else {
+  await runService({
+    name: 'capture-agent',
+    title: 'capture agent',
+    command: NAME,
+    listenHint: 'set FRAMECAST_METRICS_PORT, 0 = off',
+    loadConfig: (env) => loadAgentConfigFromCli(args.values, env),
+    start: ({ config, logger }) => startAgent(config, logger),
+  });
+}
 
 /** probe / --dry-run: report what each camera delivers, exit 0 if every one delivered frames. */
 async function probe(config: AgentConfig, opts: ProbeOptions, explicitLevel: string | undefined): Promise<void> {
@@ -47,11 +56,8 @@ async function probe(config: AgentConfig, opts: ProbeOptions, explicitLevel: str
   process.exit(reports.every((r) => r.ok) ? 0 : 1);
 }
 
-async function run(config: AgentConfig): Promise<void> {
-  const logger = createLogger('capture-agent', config.LOG_LEVEL);
-  if (unknown.length > 0) logger.warn({ variables: unknown }, 'unknown FRAMECAST_* environment variables ignored');
-
-  // The schema requires REDIS_URL for the CLI, so it is set here.
+async function startAgent(config: AgentConfig, logger: Logger): Promise<StartedService> {
+  // The schema requires REDIS_URL outside probe mode, so it is set here.
   // No INFO ready check: the agent's Redis user (the registry's ACL line) may only publish its rooms.
   const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: NAME, readyCheck: false, commandTimeoutMs: config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS });
   // ioredis reports each failed reconnect attempt; the publishers log the down/up transitions, and
@@ -65,53 +71,41 @@ async function run(config: AgentConfig): Promise<void> {
   const agent = await startCaptureAgent({ config, bus, logger });
   // Heartbeats with stats to the registry (when FRAMECAST_REGISTRY_URL is set); never on the frame path.
   const heartbeat = startRegistryHeartbeat(config, agent, logger);
+  let endpoints: AgentEndpoints | null = null;
+  let statsTimer: NodeJS.Timeout | null = null;
 
-  let endpoints: Awaited<ReturnType<typeof startAgentEndpoints>> | null = null;
-  if (config.FRAMECAST_METRICS_PORT > 0) {
-    try {
-      endpoints = await startAgentEndpoints(agent, { host: config.FRAMECAST_METRICS_HOST, port: config.FRAMECAST_METRICS_PORT, logger });
-    } catch (err) {
-      // A taken port is a configuration error: say so and stop, rather than run unobservable.
-      process.stderr.write(`${NAME}: cannot serve /metrics on ${config.FRAMECAST_METRICS_HOST}:${config.FRAMECAST_METRICS_PORT}: ${(err as Error).message} (set FRAMECAST_METRICS_PORT, 0 = off)\n`);
-      await agent.stop();
-      await bus.close();
-      process.exit(2);
-    }
-  }
-  const first = config.cameras[0]!;
-  logger.info(
-    {
-      // The single-camera fields keep the start line readable for the common one-camera box.
-      room: first.room,
-      source: first.sourceText,
-      fps: first.fps,
-      size: `${first.size.width}x${first.size.height}`,
-      cameras: config.cameras.map((c) => ({ camera: c.name, room: c.room, source: c.sourceText })),
-      metricsPort: endpoints?.port ?? null,
-    },
-    'capture agent started',
-  );
-
-  const statsTimer =
-    config.FRAMECAST_STATS_INTERVAL_MS > 0
-      ? setInterval(() => {
+  return {
+    async listen() {
+      // /metrics and /healthz (FRAMECAST_METRICS_PORT, 0 = off); a taken port ends the process.
+      if (config.FRAMECAST_METRICS_PORT > 0) endpoints = await startAgentEndpoints(agent, { host: config.FRAMECAST_METRICS_HOST, port: config.FRAMECAST_METRICS_PORT, logger });
+      if (config.FRAMECAST_STATS_INTERVAL_MS > 0) {
+        statsTimer = setInterval(() => {
           const mem = process.memoryUsage();
           const s = agent.stats();
           logger.info({ busUp: s.busUp, cameras: s.cameras.length, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed }, 'capture agent stats');
           for (const c of s.cameras) logger.info(c, 'camera stats');
-        }, config.FRAMECAST_STATS_INTERVAL_MS)
-      : null;
-
-  handleShutdownSignals({
-    logger,
-    service: 'capture agent',
-    timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS,
+        }, config.FRAMECAST_STATS_INTERVAL_MS);
+      }
+      const first = config.cameras[0]!;
+      return {
+        fields: {
+          // The single-camera fields keep the start line readable for the common one-camera box.
+          room: first.room,
+          source: first.sourceText,
+          fps: first.fps,
+          size: `${first.size.width}x${first.size.height}`,
+          cameras: config.cameras.map((c) => ({ camera: c.name, room: c.room, source: c.sourceText })),
+          metricsPort: endpoints?.port ?? null,
+        },
+        message: 'capture agent started',
+      };
+    },
     // The sources first (ffmpeg killed and reaped, no frame in flight), then Redis and the endpoints.
-    stop: async () => {
+    async stop() {
       if (statsTimer) clearInterval(statsTimer);
       await agent.stop();
       await Promise.all([bus.close(), endpoints?.close(), heartbeat?.stop()]);
     },
     stoppedFields: () => ({ cameras: agent.stats().cameras }),
-  });
+  };
 }

@@ -7,6 +7,7 @@ import { buildGateway } from './gateway.ts';
 await runService({
   name: 'gateway',
   command: 'framecast-gateway',
+  listenHint: 'set PORT',
   loadConfig: (env) => loadGatewayConfig(env),
   async start({ config, logger }) {
     const commandTimeoutMs = config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS;

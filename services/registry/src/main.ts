@@ -5,6 +5,7 @@ import { buildRegistryServer } from './server.ts';
 await runService({
   name: 'registry',
   command: 'framecast-registry',
+  listenHint: 'set PORT',
   loadConfig: (env) => loadRegistryConfig(env),
   async start({ config, logger }) {
     const server = await buildRegistryServer(config, logger);

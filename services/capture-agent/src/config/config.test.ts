@@ -56,7 +56,7 @@ describe('loadAgentConfig', () => {
 
   it('requires REDIS_URL unless the caller (the embedded runner) brings its own bus', () => {
     expect(configError(() => loadAgentConfig({})).message).toBe('REDIS_URL: is required but not set');
-    expect(loadAgentConfig({}, { requireRedisUrl: false }).config.REDIS_URL).toBeUndefined();
+    expect(loadAgentConfig({}, { embedded: true }).config.REDIS_URL).toBeUndefined();
   });
 
   it('reports unknown FRAMECAST_* variables', () => {

@@ -70,13 +70,15 @@ type EnvConfig = z.infer<typeof agentEnvSchema>;
 export type AgentConfig = Omit<EnvConfig, 'REDIS_URL'> & { REDIS_URL?: string | undefined; cameras: readonly CameraConfig[] };
 
 export interface LoadAgentConfigOptions {
-  /** The standalone CLI needs Redis (default true); the embedded runner and probe mode do not. */
-  requireRedisUrl?: boolean;
+  /** In the embedded runner the frames go over its in-memory bus unless REDIS_URL is set. */
+  embedded?: boolean;
+  /** Probe mode (`probe`, `--dry-run`) publishes nothing: REDIS_URL is not needed. */
+  probe?: boolean;
 }
 
 /** Validates `env` (process env merged with CLI flags) into a frozen AgentConfig. Throws ConfigError. */
 export function loadAgentConfig(env: Env = process.env, opts: LoadAgentConfigOptions = {}): LoadedConfig<AgentConfig> {
-  const schema = (opts.requireRedisUrl ?? true) ? agentEnvSchema : agentEnvSchema.partial({ REDIS_URL: true });
+  const schema = opts.embedded || opts.probe ? agentEnvSchema.partial({ REDIS_URL: true }) : agentEnvSchema;
   const { config, unknown } = loadConfig(schema, env);
   checkHeartbeatConfig(config);
   const defaults: CameraDefaults = {
