@@ -16,14 +16,11 @@ async function run(env: Record<string, string>, args: string[] = []) {
 const REDIS_URL = 'redis://127.0.0.1:1';
 
 describe('agent start-up configuration', () => {
+  // Every rule is held in process by src/config/config.test.ts; a process shows how a refusal
+  // looks: one line, exit 2, for an environment variable, a flag's value and an unknown flag.
   it.each([
     [{ REDIS_URL, FRAMECAST_FPS: 'abc' }, [], /^framecast-agent: invalid configuration: FRAMECAST_FPS: must be an integer \(got "abc"\)$/],
-    [{ REDIS_URL, FRAMECAST_FPS: '0' }, [], /FRAMECAST_FPS: must be >= 1/],
     [{}, [], /^framecast-agent: invalid configuration: REDIS_URL: is required but not set$/],
-    [{ REDIS_URL: 'localhost:6379' }, [], /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
-    [{ REDIS_URL, FRAMECAST_ROOM: 'bad room!' }, [], /FRAMECAST_ROOM: must be a valid room name/],
-    [{ REDIS_URL, FRAMECAST_SIZE: '641x480' }, [], /FRAMECAST_SIZE: must be WIDTHxHEIGHT/],
-    [{ REDIS_URL, FRAMECAST_SOURCE: 'v4l2' }, [], /FRAMECAST_SOURCE: must be one of testsrc, ffmpeg:testsrc/],
     [{ REDIS_URL }, ['--quality', '101'], /FRAMECAST_QUALITY \(--quality\): must be <= 100/],
     [{ REDIS_URL }, ['--qualty', '50'], /^framecast-agent: Unknown option '--qualty'/],
   ])('exits 2 with one line naming the problem: %j %j', async (env, args, message) => {

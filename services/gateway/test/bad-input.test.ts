@@ -77,20 +77,14 @@ describe('gateway bad input', () => {
 });
 
 describe('gateway configuration', () => {
-  const cases: Array<[string, Record<string, string | undefined>, RegExp]> = [
-    ['missing REDIS_URL', { REDIS_URL: undefined }, /REDIS_URL: is required/],
-    ['malformed REDIS_URL', { REDIS_URL: 'localhost:6379' }, /REDIS_URL: must be a redis/],
-    ['malformed PORT', { PORT: 'eighty' }, /PORT: must be an integer/],
-    ['out-of-range stall timeout', { FRAMECAST_VIEWER_STALL_TIMEOUT_MS: '5' }, /FRAMECAST_VIEWER_STALL_TIMEOUT_MS: must be >= 100/],
-    ['bad LOG_LEVEL', { LOG_LEVEL: 'loud' }, /LOG_LEVEL: must be one of/],
-  ];
-  it.each(cases)('%s stops the gateway with a message naming the variable', async (_name, env, message) => {
+  // Every rule is held in process by src/config.test.ts; a process shows how a refusal looks.
+  it('a bad variable stops the gateway: exit 2, one line naming it', async () => {
     const svc = await startService('gateway-badconfig', {
       entry: 'services/gateway/src/main.ts',
-      env: { REDIS_URL: redis.url, PORT: '0', ...env },
+      env: { REDIS_URL: redis.url, PORT: '0', FRAMECAST_VIEWER_STALL_TIMEOUT_MS: '5' },
     });
     expect(await svc.exited).toBe(2);
-    const line = svc.lines.find((l) => message.test(l));
-    expect(line, svc.lines.join('\n')).toMatch(/^framecast-gateway: invalid configuration: /);
+    const line = svc.lines.find((l) => l.includes('FRAMECAST_VIEWER_STALL_TIMEOUT_MS'));
+    expect(line, svc.lines.join('\n')).toMatch(/^framecast-gateway: invalid configuration: FRAMECAST_VIEWER_STALL_TIMEOUT_MS: must be >= 100/);
   });
 });

@@ -2,7 +2,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@framecast/protocol';
-import { startService, startTestRedis, stopAllServices, TestViewer, waitFor, type TestRedis } from '@framecast/testing';
+import { startTestRedis, stopAllServices, TestViewer, waitFor, type TestRedis } from '@framecast/testing';
 import { startRegistry, type RegistryProcess } from '../../registry/test/helpers.ts';
 import { startGateway, TestPublisher, type GatewayProcess } from './helpers.ts';
 
@@ -231,14 +231,5 @@ describe('dead viewers', () => {
     await waitFor('viewer in presence', async () => (await roomViewers('quiet')).total === 1, 5000);
     ws.close();
     await waitFor('viewer gone', async () => (await roomViewers('quiet')).total === 0, 5000);
-  });
-
-  it.each([['50'], ['soon']])('refuses FRAMECAST_PING_INTERVAL_MS=%s at start-up, naming the variable', async (value) => {
-    const svc = await startService('gateway-badping', {
-      entry: 'services/gateway/src/main.ts',
-      env: { REDIS_URL: redis.url, PORT: '0', FRAMECAST_AUTH: 'off', FRAMECAST_PING_INTERVAL_MS: value },
-    });
-    expect(await svc.exited).toBe(2);
-    expect(svc.lines.join('\n')).toMatch(/invalid configuration: FRAMECAST_PING_INTERVAL_MS: must be/);
   });
 });
