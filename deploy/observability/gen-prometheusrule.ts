@@ -1,8 +1,8 @@
 /**
  * Writes deploy/k8s/monitoring/prometheusrule.yaml, the Prometheus Operator's copy of the alert
  * rules, from deploy/observability/alerts/framecast.rules.yml: the rules file is the one copy, and
- * this object is derived from it, never edited by hand. deploy/test/monitoring.test.ts fails when the
- * committed file differs from what this writes.
+ * this object is derived from it, never edited by hand. deploy/test/observability.test.ts fails when
+ * the committed file differs from what this writes.
  *
  *   node deploy/observability/gen-prometheusrule.ts          # rewrite the file
  *   node deploy/observability/gen-prometheusrule.ts --check  # exit 1 if it is out of date

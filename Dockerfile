@@ -1,0 +1,79 @@
+# syntax=docker/dockerfile:1
+# framecast images: one Dockerfile, one target per service.
+#
+#   docker build --target gateway       -t framecast/gateway:0.1.0 .
+#   docker build --target registry      -t framecast/registry:0.1.0 .
+#   docker build --target capture-agent -t framecast/capture-agent:0.1.0 .
+#
+# Each image holds the workspace layout with only its service, the shared packages it needs and
+# their production dependencies (deploy/docker/assemble.sh, which deploy/test/image-start.test.ts
+# runs too), and starts the service exactly as in development: `node services/<name>/src/main.ts`.
+# Node 24 strips the TypeScript types itself; there is no build step and no TypeScript tooling in
+# the image. Only the capture agent carries ffmpeg.
+#
+# Run them as uid 1000 (the default here) with a read-only root filesystem: nothing is written
+# outside /tmp. SIGTERM stops a service gracefully within FRAMECAST_SHUTDOWN_TIMEOUT_MS.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- build: the source and pnpm (as pinned in package.json's packageManager) ----
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json ./
+RUN npm install -g "pnpm@$(node -p "require('./package.json').packageManager.split('@')[1]")" \
+ && npm cache clean --force
+COPY . .
+
+FROM build AS build-gateway
+RUN --mount=type=cache,id=framecast-pnpm-store,target=/pnpm-store \
+    PNPM_INSTALL_FLAGS="--store-dir /pnpm-store" sh deploy/docker/assemble.sh services/gateway /src /app
+
+FROM build AS build-registry
+RUN --mount=type=cache,id=framecast-pnpm-store,target=/pnpm-store \
+    PNPM_INSTALL_FLAGS="--store-dir /pnpm-store" sh deploy/docker/assemble.sh services/registry /src /app
+
+FROM build AS build-capture-agent
+RUN --mount=type=cache,id=framecast-pnpm-store,target=/pnpm-store \
+    PNPM_INSTALL_FLAGS="--store-dir /pnpm-store" sh deploy/docker/assemble.sh services/capture-agent /src /app
+
+# ---- runtime base: Node only; the app tree belongs to root, the service runs as uid 1000 ----
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# A directory the compose bootstrap and the agent share through a volume (a new named volume
+# takes this owner); nothing else is writable but /tmp.
+RUN mkdir -p /var/lib/framecast && chown 1000:1000 /var/lib/framecast
+# Numeric, so Kubernetes' runAsNonRoot can check it (the image's `node` user is uid 1000).
+USER 1000:1000
+STOPSIGNAL SIGTERM
+
+FROM runtime AS gateway
+COPY --from=build-gateway /app /app
+EXPOSE 8080
+# Liveness only: /readyz (Redis connected, public rooms loaded) is for load balancers, and a
+# gateway waiting for Redis is not broken.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "services/gateway/src/main.ts"]
+
+FROM runtime AS registry
+COPY --from=build-registry /app /app
+EXPOSE 8081
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8081) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "services/registry/src/main.ts"]
+
+FROM runtime AS capture-agent
+USER root
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg \
+ && rm -rf /var/lib/apt/lists/*
+USER 1000:1000
+COPY --from=build-capture-agent /app /app
+# /metrics and /healthz, which the health check reads (the agent's own default is 0 = off).
+ENV FRAMECAST_METRICS_PORT=9464
+EXPOSE 9464
+# The agent's /healthz is 503 while Redis is down or a camera does not stream.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.FRAMECAST_METRICS_PORT + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "services/capture-agent/src/main.ts"]
