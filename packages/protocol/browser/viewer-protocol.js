@@ -20,6 +20,7 @@ export const CloseCode = Object.freeze({
   ServiceRestart: 1012,
   TryAgainLater: 1013,
   InvalidRoom: 4400,
+  BadRequest: 4400,
   Unauthorized: 4401,
   Forbidden: 4403,
   NotResponding: 4504,
@@ -29,6 +30,7 @@ export const CloseCode = Object.freeze({
 /** Every way the gateway refuses or closes a viewer, keyed by the `error` of the control message before the close. */
 export const CLOSES = Object.freeze({
   invalid_room: Object.freeze({ code: 4400, reason: 'invalid room name', reconnect: false }),
+  bad_request: Object.freeze({ code: 4400, reason: 'bad request: a query parameter is out of range', reconnect: false }),
   unauthorized: Object.freeze({ code: 4401, reason: 'a valid viewer token is required', reconnect: false }),
   token_expired: Object.freeze({ code: 4401, reason: 'viewer token expired', reconnect: false }),
   room_private: Object.freeze({ code: 4401, reason: 'this room is private: a viewer token is required', reconnect: false }),

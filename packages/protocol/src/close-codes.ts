@@ -20,6 +20,8 @@ export const CloseCode = {
   TryAgainLater: 1013,
   /** The room name in the URL breaks the room-name rule. Permanent. */
   InvalidRoom: 4400,
+  /** A query parameter is out of range (`?fps=`). Permanent until the URL changes. */
+  BadRequest: 4400,
   /** A token is needed and was missing, invalid or expired. Permanent until the client has a token. */
   Unauthorized: 4401,
   /** The token is valid but does not grant this room, or the page's origin is not allowed. Permanent. */
@@ -49,6 +51,7 @@ export interface CloseSpec {
  */
 export const CLOSES = {
   invalid_room: { code: CloseCode.InvalidRoom, reason: 'invalid room name', reconnect: false },
+  bad_request: { code: CloseCode.BadRequest, reason: 'bad request: a query parameter is out of range', reconnect: false },
   unauthorized: { code: CloseCode.Unauthorized, reason: 'a valid viewer token is required', reconnect: false },
   token_expired: { code: CloseCode.Unauthorized, reason: 'viewer token expired', reconnect: false },
   room_private: { code: CloseCode.Unauthorized, reason: 'this room is private: a viewer token is required', reconnect: false },

@@ -14,3 +14,4 @@ export {
 } from './control.ts';
 export * from './registry-keys.ts';
 export * from './registry-api.ts';
+export * from './viewer-options.ts';

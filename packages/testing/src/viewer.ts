@@ -14,6 +14,8 @@ export interface ReceivedFrame {
 export class TestViewer {
   readonly frames: ReceivedFrame[] = [];
   readonly control: ControlMessage[] = [];
+  /** Every text message as received (control messages of any type, parsed or not). */
+  readonly texts: string[] = [];
   closeCode: number | null = null;
   closeReason = '';
   readonly opened: Promise<void>;
@@ -46,6 +48,7 @@ export class TestViewer {
     const hash = opts.hash ?? true;
     this.ws.on('message', (data, isBinary) => {
       if (!isBinary) {
+        this.texts.push(data.toString());
         const msg = parseControlMessage(data.toString());
         if (msg) this.control.push(msg);
         return;
@@ -80,6 +83,11 @@ export class TestViewer {
 
   close(): void {
     this.ws.close();
+  }
+
+  /** Sends a message to the gateway (text unless a Buffer is given). */
+  send(data: string | Buffer): void {
+    this.ws.send(data);
   }
 
   terminate(): void {

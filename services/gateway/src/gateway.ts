@@ -10,6 +10,7 @@ import { ViewerHub } from './viewer-hub.ts';
 import type { GatewayContext } from './context.ts';
 import { readiness, registerOpsRoutes } from './routes/ops.ts';
 import { registerViewerPage } from './routes/viewer-page.ts';
+import { registerVideoRoutes } from './routes/video-http.ts';
 import { registerViewerUpgrades } from './routes/viewer-upgrade.ts';
 
 export const GATEWAY_VERSION = packageVersion(new URL('../package.json', import.meta.url));
@@ -80,6 +81,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   metrics.sampleReady = () => readiness(ctx) === 'ready';
   registerOpsRoutes(app, ctx);
   const wss = registerViewerUpgrades(app, ctx);
+  registerVideoRoutes(app, ctx);
   registerViewerPage(app);
 
   // Shutdown is fastify's close: first stop accepting and close every viewer with 1012 (before

@@ -6,6 +6,7 @@ import { CLOSE_CODE_LABELS } from './viewer-closes.ts';
 /** Why a viewer is refused at connect: the close-table rows a connection can be refused with (the others close admitted viewers). */
 export const VIEWER_REFUSAL_REASONS = [
   'invalid_room',
+  'bad_request',
   'origin_forbidden',
   'shutting_down',
   'overloaded',
@@ -16,8 +17,17 @@ export const VIEWER_REFUSAL_REASONS = [
   'forbidden',
 ] as const satisfies readonly ErrorName[];
 
-/** Why a frame is not sent to a viewer. One reason today; the label leaves room for more. */
-export const FRAME_SKIP_REASONS = ['backpressure'] as const;
+/** Why a frame is not sent to a viewer: its socket was full, or its frame-rate cap (`?fps=N`) thinned it. */
+export const FRAME_SKIP_REASONS = ['backpressure', 'fps_cap'] as const;
+
+/** How viewers receive frames (the `transport` label). */
+export const VIEWER_TRANSPORTS = ['websocket', 'mjpeg'] as const;
+
+/** How a snapshot request (`GET /video/<room>.jpg`) ended. */
+export const SNAPSHOT_RESULTS = ['served', 'not_modified', 'no_frame', 'refused'] as const;
+
+/** What became of a message a viewer sent (`{"type":"options",...}`). */
+export const VIEWER_MESSAGE_RESULTS = ['applied', 'rejected'] as const;
 
 /** The gateway's own HTTP routes, declared at 0 so request-duration series exist before traffic. */
 const OPS_ROUTES = ['/healthz', '/readyz', '/metrics'];
@@ -36,6 +46,9 @@ export class GatewayMetrics {
   readonly framesInvalid: Counter<'reason'>;
   readonly bytesDelivered: Counter;
   readonly viewers: Gauge;
+  readonly viewersByTransport: Gauge<'transport'>;
+  readonly snapshots: Counter<'result'>;
+  readonly viewerMessages: Counter<'result'>;
   readonly roomsSubscribed: Gauge;
   readonly viewersClosed: Counter<'code'>;
   readonly viewersRefused: Counter<'reason'>;
@@ -67,7 +80,7 @@ export class GatewayMetrics {
     this.bytesDelivered = new Counter({ name: 'framecast_gateway_bytes_delivered_total', help: 'Envelope bytes handed to viewer sockets', registers });
     this.framesSkipped = new Counter({
       name: 'framecast_gateway_frames_skipped_total',
-      help: 'Frames not sent to a viewer; reason=backpressure: its socket held more than the byte bound (latest frame wins)',
+      help: 'Frames not sent to a viewer; reason=backpressure: its socket held more than the byte bound (latest frame wins); reason=fps_cap: thinned to the frame rate the viewer asked for',
       labelNames: ['reason'],
       registers,
     });
@@ -77,7 +90,20 @@ export class GatewayMetrics {
       labelNames: ['reason'],
       registers,
     });
-    this.viewers = new Gauge({ name: 'framecast_gateway_viewers', help: 'Connected websocket viewers', registers });
+    this.viewers = new Gauge({ name: 'framecast_gateway_viewers', help: 'Connected viewers (websocket and MJPEG)', registers });
+    this.viewersByTransport = new Gauge({ name: 'framecast_gateway_viewers_by_transport', help: 'Connected viewers by transport: websocket, mjpeg', labelNames: ['transport'], registers });
+    this.snapshots = new Counter({
+      name: 'framecast_gateway_snapshots_total',
+      help: 'Snapshot requests (GET /video/<room>.jpg) by result: served, not_modified (304), no_frame (404), refused (bad input or auth)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.viewerMessages = new Counter({
+      name: 'framecast_gateway_viewer_messages_total',
+      help: 'Messages websocket viewers sent: applied (an options message), rejected (anything else; the viewer is told why)',
+      labelNames: ['result'],
+      registers,
+    });
     this.roomsSubscribed = new Gauge({ name: 'framecast_gateway_rooms_subscribed', help: 'Rooms this gateway is subscribed to on the bus', registers });
     this.viewersClosed = new Counter({
       name: 'framecast_gateway_viewers_closed_total',
@@ -111,5 +137,8 @@ export class GatewayMetrics {
     zeroCounter(this.framesInvalid, 'reason', ENVELOPE_ERROR_CODES);
     zeroCounter(this.viewersClosed, 'code', CLOSE_CODE_LABELS);
     zeroCounter(this.viewersRefused, 'reason', VIEWER_REFUSAL_REASONS);
+    zeroCounter(this.snapshots, 'result', SNAPSHOT_RESULTS);
+    zeroCounter(this.viewerMessages, 'result', VIEWER_MESSAGE_RESULTS);
+    for (const transport of VIEWER_TRANSPORTS) this.viewersByTransport.set({ transport }, 0);
   }
 }

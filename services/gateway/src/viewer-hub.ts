@@ -1,6 +1,7 @@
 import type { FrameBus } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
-import { CLOSES, errorMessage, type ErrorName } from '@framecast/protocol';
+import { CloseCode, CLOSES, errorMessage, type ErrorName } from '@framecast/protocol';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { GatewayConfig } from './config.ts';
 import { RoomSubscriptions } from './fanout/room-subscriptions.ts';
@@ -17,6 +18,8 @@ const CLOSE_HANDSHAKE_MS = 2_000;
  * 20 000 of them at once would hold up every room's frames for a few hundred milliseconds.
  */
 const PING_SLICES = 8;
+
+function ignoreSocketError(): void {}
 
 /** All viewers of this gateway and the rooms they watch. */
 export class ViewerHub {
@@ -64,19 +67,39 @@ export class ViewerHub {
     return this.viewers.size;
   }
 
-  add(ws: WebSocket, room: string, remoteAddress: string, identity: ViewerIdentity = ANONYMOUS): Viewer {
-    const viewer = new Viewer(this.nextId++, room, ws, socketOf(ws), remoteAddress);
+  /** A websocket viewer, admitted; `fps` caps its frame rate (null: every frame). */
+  add(ws: WebSocket, room: string, remoteAddress: string, identity: ViewerIdentity = ANONYMOUS, fps: number | null = null): Viewer {
+    const viewer = new Viewer(this.nextId++, room, 'websocket', socketOf(ws), remoteAddress, ws);
     // Once per connection, never per frame. `ws` emits 'error' (a frame it refused, with the close
     // code it sent) before 'close'; both come whoever closed the socket.
     ws.on('pong', () => (viewer.awaitingPong = false));
     ws.on('error', (err: Error) => (viewer.libraryCloseCode ||= libraryCloseCode(err)));
     ws.on('close', (code: number) => this.socketClosed(viewer, code));
-    this.viewers.add(viewer);
     this.pingSlices[viewer.id % PING_SLICES]!.add(viewer);
+    return this.join(viewer, identity, fps);
+  }
+
+  /**
+   * An MJPEG viewer: an HTTP response whose head is already on `socket`. No pings (HTTP has none):
+   * TCP keepalive finds a vanished peer in a quiet room, the stall rule one in a busy room.
+   */
+  addMjpeg(socket: Socket, room: string, remoteAddress: string, identity: ViewerIdentity = ANONYMOUS, fps: number | null = null): Viewer {
+    const viewer = new Viewer(this.nextId++, room, 'mjpeg', socket, remoteAddress);
+    socket.setKeepAlive(true, this.config.FRAMECAST_PING_INTERVAL_MS);
+    // An MJPEG client ends its stream by closing the connection: counted as 1001, going away.
+    socket.on('close', () => this.socketClosed(viewer, CloseCode.GoingAway));
+    socket.on('error', ignoreSocketError);
+    return this.join(viewer, identity, fps);
+  }
+
+  private join(viewer: Viewer, identity: ViewerIdentity, fps: number | null): Viewer {
+    viewer.setFpsCap(fps);
+    this.viewers.add(viewer);
     this.metrics.viewers.set(this.viewers.size);
+    this.metrics.viewersByTransport.inc({ transport: viewer.transport });
     this.subscriptions.join(viewer);
     for (const l of this.viewerListeners) l.joined(viewer, identity);
-    this.logger.debug({ viewer: viewer.id, room, remoteAddress }, 'viewer joined');
+    this.logger.debug({ viewer: viewer.id, room: viewer.room, transport: viewer.transport, remoteAddress: viewer.remoteAddress, fps }, 'viewer joined');
     return viewer;
   }
 
@@ -84,6 +107,7 @@ export class ViewerHub {
     if (!this.viewers.delete(viewer)) return;
     this.pingSlices[viewer.id % PING_SLICES]!.delete(viewer);
     this.metrics.viewers.set(this.viewers.size);
+    this.metrics.viewersByTransport.dec({ transport: viewer.transport });
     this.subscriptions.leave(viewer);
     for (const l of this.viewerListeners) l.left(viewer);
     this.logger.debug({ viewer: viewer.id, room: viewer.room, sent: viewer.framesSent, skipped: viewer.framesSkipped }, 'viewer left');
@@ -125,7 +149,7 @@ export class ViewerHub {
         continue;
       }
       v.awaitingPong = true;
-      v.ws.ping();
+      v.ws!.ping(); // the slices hold websocket viewers only
     }
     if (dead > 0) this.logger.info({ closed: dead, pingIntervalMs: this.config.FRAMECAST_PING_INTERVAL_MS }, 'closed viewers that did not answer a ping');
   }
@@ -141,13 +165,23 @@ export class ViewerHub {
     this.metrics.viewersClosed.inc({ code: String(code) });
     if (error === 'stalled') this.logger.info({ viewer: viewer.id, room: viewer.room, skipped: viewer.framesSkipped }, 'closing stalled viewer');
     else this.logger.debug({ viewer: viewer.id, room: viewer.room, code, error }, 'closing viewer');
-    viewer.ws.send(errorMessage(error, message));
-    viewer.ws.close(code, reason);
-    // The close frame waits behind the bytes already buffered. A stalled viewer gets as long
-    // again as it was stalled to read them and learn the code; the bytes held meanwhile are the
-    // bounded ones already there. Anyone else gets the usual short handshake, not ws's 30 s.
-    const grace = error === 'stalled' ? this.config.FRAMECAST_VIEWER_STALL_TIMEOUT_MS : CLOSE_HANDSHAKE_MS;
-    setTimeout(() => viewer.ws.terminate(), grace).unref();
+    const ws = viewer.ws;
+    if (ws) {
+      ws.send(errorMessage(error, message));
+      ws.close(code, reason);
+      // The close frame waits behind the bytes already buffered. A stalled viewer gets as long
+      // again as it was stalled to read them and learn the code; the bytes held meanwhile are the
+      // bounded ones already there. Anyone else gets the usual short handshake, not ws's 30 s.
+      const grace = error === 'stalled' ? this.config.FRAMECAST_VIEWER_STALL_TIMEOUT_MS : CLOSE_HANDSHAKE_MS;
+      setTimeout(() => ws.terminate(), grace).unref();
+    } else if (error === 'stalled') {
+      // An MJPEG stream has no way to say why; a reader that stopped reading is cut off.
+      viewer.socket.destroy();
+    } else {
+      // The part being written completes, then the connection ends (the stream's end is the message).
+      viewer.socket.end();
+      setTimeout(() => viewer.socket.destroy(), CLOSE_HANDSHAKE_MS).unref();
+    }
     this.remove(viewer);
   }
 
@@ -155,14 +189,17 @@ export class ViewerHub {
   async closeAll(error: ErrorName, deadline: number): Promise<void> {
     this.draining = true;
     clearInterval(this.pingTimer);
-    const sockets = [...this.viewers].map((v) => v.ws);
-    for (const v of [...this.viewers]) this.close(v, error);
+    const all = [...this.viewers];
+    for (const v of all) this.close(v, error);
     await Promise.race([
-      Promise.all(sockets.map((ws) => (ws.readyState === ws.CLOSED ? null : new Promise((r) => ws.once('close', r))))),
+      Promise.all(all.map((v) => (v.socket.destroyed ? null : new Promise((r) => v.socket.once('close', r))))),
       new Promise((r) => setTimeout(r, Math.max(0, Math.min(deadline - Date.now(), CLOSE_HANDSHAKE_MS))).unref()),
     ]);
-    // Whoever has not answered the close frame by now is not reading: cut it off.
-    for (const ws of sockets) if (ws.readyState !== ws.CLOSED) ws.terminate();
+    // Whoever has not answered the close frame (or taken the stream's end) by now is not reading: cut it off.
+    for (const v of all) {
+      if (v.ws && v.ws.readyState !== v.ws.CLOSED) v.ws.terminate();
+      else if (!v.ws) v.socket.destroy();
+    }
     await this.subscriptions.closeAll();
   }
 }

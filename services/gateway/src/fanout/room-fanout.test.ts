@@ -3,7 +3,8 @@ import net, { type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { decodeEnvelope, encodeEnvelope } from '@framecast/protocol';
-import { keepFrame, RoomFanout, type KeptFrame } from './room-fanout.ts';
+import { MJPEG_BOUNDARY } from './mjpeg-part.ts';
+import { imageOf, keepFrame, RoomFanout, type KeptFrame } from './room-fanout.ts';
 import { Viewer } from './viewer.ts';
 
 // RoomFanout in-process, over real loopback TCP sockets: the server end is what the fan-out
@@ -37,11 +38,11 @@ async function socketPair(): Promise<Pair> {
 
 let nextId = 1;
 function viewerOn(pair: Pair, room: string): Viewer {
-  return new Viewer(nextId++, room, {} as WebSocket, pair.server, '127.0.0.1');
+  return new Viewer(nextId++, room, 'websocket', pair.server, '127.0.0.1', {} as WebSocket);
 }
 
-function frame(sequence: number, bytes: number, receivedAt = Date.now()): KeptFrame {
-  const envelope = encodeEnvelope({ sequence, captureTimeUs: 1_700_000_000_000_000 + sequence, width: 640, height: 480 }, Buffer.alloc(bytes, sequence & 0xff));
+function frame(sequence: number, bytes: number, receivedAt = Date.now(), captureTimeUs = 1_700_000_000_000_000 + sequence): KeptFrame {
+  const envelope = encodeEnvelope({ sequence, captureTimeUs, width: 640, height: 480 }, Buffer.alloc(bytes, sequence & 0xff));
   return { ...keepFrame(decodeEnvelope(envelope).header, envelope), receivedAt };
 }
 
@@ -56,7 +57,7 @@ describe('RoomFanout', () => {
     for (let s = 0; s < 20; s++) {
       const f = frame(s, 1000);
       total += f.wire.byteLength;
-      expect(fanout.deliver(f)).toEqual({ sent: 3, skipped: 0 });
+      expect(fanout.deliver(f)).toEqual({ sent: 3, skipped: 0, thinned: 0 });
     }
     await Promise.all(pairs.map(async (p) => {
       while (p.received() < total) await once(p.client, 'data');
@@ -126,7 +127,7 @@ describe('RoomFanout', () => {
     const v = viewerOn(pair, 'r');
     v.closing = true;
     fanout.viewers.add(v);
-    expect(fanout.deliver(frame(0, 100))).toEqual({ sent: 0, skipped: 0 });
+    expect(fanout.deliver(frame(0, 100))).toEqual({ sent: 0, skipped: 0, thinned: 0 });
     expect(fanout.sendLatestTo(v, 10_000)).toBe(false);
     expect(v.framesSent).toBe(0);
   });
@@ -150,5 +151,78 @@ describe('RoomFanout', () => {
     expect(fanout.isDuplicate(f.header)).toBe(true);
     expect(fanout.isDuplicate({ ...f.header, sequence: 8 })).toBe(false);
     expect(fanout.isDuplicate({ ...f.header, captureTimeUs: f.header.captureTimeUs + 1 })).toBe(false);
+  });
+
+  it('thins a capped viewer to its rate, evenly, with the newest frame, and leaves the others alone', async () => {
+    const [capped, full] = await Promise.all([socketPair(), socketPair()]);
+    const fanout = new RoomFanout('r', { maxBufferedBytes: 1 << 20, stallTimeoutMs: 1000 }, () => {});
+    const c = viewerOn(capped, 'r');
+    c.setFpsCap(5);
+    const f = viewerOn(full, 'r');
+    fanout.viewers.add(c);
+    fanout.viewers.add(f);
+    // 10 s of a 30 fps room (capture clock with a few ms of jitter), arriving with up to 150 ms of
+    // network jitter: the cap follows the capture clock, so arrival jitter changes nothing.
+    const sentAt: number[] = [];
+    let thinned = 0;
+    for (let n = 0; n < 300; n++) {
+      const at = 1_000_000 + Math.round(n * (1000 / 30)) + (n % 3);
+      const before = c.framesSent;
+      thinned += fanout.deliver(frame(n, 100, at + ((n * 37) % 150), at * 1000)).thinned;
+      if (c.framesSent > before) sentAt.push(at);
+    }
+    expect(f.framesSent).toBe(300);
+    expect(c.framesSent).toBe(sentAt.length);
+    expect(thinned).toBe(300 - sentAt.length);
+    // 5 fps over 10 s: 50 frames (the slots advance by exactly 200 ms, so no rounding down to 30/7).
+    expect(sentAt.length).toBeGreaterThanOrEqual(49);
+    expect(sentAt.length).toBeLessThanOrEqual(51);
+    const gaps = sentAt.slice(1).map((t, i) => t - sentAt[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000 / 30 * 5 - 5);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(200 + 1000 / 30 + 5);
+
+    // Lifting the cap: every frame again, starting with the next.
+    c.setFpsCap(null);
+    const before = c.framesSent;
+    for (let n = 300; n < 310; n++) fanout.deliver(frame(n, 100, 2_000_000 + n, (2_000_000 + n) * 1000));
+    expect(c.framesSent - before).toBe(10);
+
+    // A camera clock that steps back (NTP) does not starve the capped viewer.
+    c.setFpsCap(5);
+    fanout.deliver(frame(400, 100, Date.now(), 3_000_000_000));
+    const afterStep = c.framesSent;
+    fanout.deliver(frame(401, 100, Date.now(), 1_000_000_000));
+    expect(c.framesSent).toBe(afterStep + 1);
+  });
+
+  it('sends MJPEG viewers a multipart part with the JPEG itself, built once per frame, and websocket viewers the envelope', async () => {
+    const [mjpegPair, wsPair] = await Promise.all([socketPair(), socketPair()]);
+    const fanout = new RoomFanout('r', { maxBufferedBytes: 1 << 20, stallTimeoutMs: 1000 }, () => {});
+    const m1 = new Viewer(nextId++, 'r', 'mjpeg', mjpegPair.server, '127.0.0.1');
+    const ws = viewerOn(wsPair, 'r');
+    fanout.viewers.add(m1);
+    fanout.viewers.add(ws);
+    const f = frame(42, 3000);
+    expect(fanout.deliver(f)).toEqual({ sent: 2, skipped: 0, thinned: 0 });
+    const jpeg = imageOf(f);
+    expect(jpeg.byteLength).toBe(3000);
+    expect(jpeg.every((b) => b === 42)).toBe(true);
+    const part = f.mjpeg!;
+    expect(part).not.toBeNull();
+    const text = part.toString('latin1');
+    expect(text.startsWith(`--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: 3000\r\n`)).toBe(true);
+    expect(text).toContain('X-Frame-Sequence: 42\r\n');
+    const bodyStart = part.indexOf('\r\n\r\n') + 4;
+    expect(part.subarray(bodyStart, bodyStart + 3000).equals(jpeg)).toBe(true);
+    expect(part.subarray(bodyStart + 3000).toString('latin1')).toBe('\r\n');
+    while (mjpegPair.received() < part.byteLength) await once(mjpegPair.client, 'data');
+    while (wsPair.received() < f.wire.byteLength) await once(wsPair.client, 'data');
+    expect([mjpegPair.received(), wsPair.received()]).toEqual([part.byteLength, f.wire.byteLength]);
+    // A room without MJPEG viewers never builds the part.
+    const wsOnly = new RoomFanout('r2', { maxBufferedBytes: 1 << 20, stallTimeoutMs: 1000 }, () => {});
+    wsOnly.viewers.add(viewerOn(wsPair, 'r2'));
+    const g = frame(43, 100);
+    wsOnly.deliver(g);
+    expect(g.mjpeg).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import type { FrameHeader } from '@framecast/protocol';
-import { frameBinaryMessage } from './ws-frame.ts';
+import { mjpegPart } from './mjpeg-part.ts';
+import { frameBinaryMessage, wsHeaderLength } from './ws-frame.ts';
 import type { Viewer } from './viewer.ts';
 
 /** A frame as the gateway keeps and sends it: the published envelope, framed once for websockets. */
@@ -10,15 +11,30 @@ export interface KeptFrame {
   envelopeBytes: number;
   /** Gateway clock (ms) when the frame arrived, for the first-frame age check. */
   receivedAt: number;
+  /** The frame as one MJPEG part, built on first use (a room with no MJPEG viewer never builds it). */
+  mjpeg: Buffer | null;
 }
 
 export function keepFrame(header: FrameHeader, envelope: Buffer): KeptFrame {
-  return { header, wire: frameBinaryMessage(envelope), envelopeBytes: envelope.byteLength, receivedAt: Date.now() };
+  return { header, wire: frameBinaryMessage(envelope), envelopeBytes: envelope.byteLength, receivedAt: Date.now(), mjpeg: null };
+}
+
+/** The frame's image (the envelope's payload: a JPEG), a view into the kept bytes. */
+export function imageOf(frame: KeptFrame): Buffer {
+  return frame.wire.subarray(wsHeaderLength(frame.envelopeBytes) + frame.header.headerLength);
+}
+
+/** The bytes `viewer` is sent for `frame`: the websocket message, or the MJPEG part. */
+function bytesFor(viewer: Viewer, frame: KeptFrame): Buffer {
+  return viewer.mjpeg ? (frame.mjpeg ??= mjpegPart(imageOf(frame), frame.header)) : frame.wire;
 }
 
 export interface DeliveryResult {
   sent: number;
+  /** Not sent: the viewer's socket held more than the byte bound (backpressure). */
   skipped: number;
+  /** Not sent: the viewer's frame-rate cap (it gets a newer frame at its next slot). */
+  thinned: number;
 }
 
 export interface FanoutLimits {
@@ -55,13 +71,18 @@ export class RoomFanout {
   deliver(frame: KeptFrame): DeliveryResult {
     this.latest = frame;
     const { maxBufferedBytes, stallTimeoutMs } = this.limits;
-    const wire = frame.wire;
-    const size = wire.byteLength;
+    const size = frame.wire.byteLength;
     const now = frame.receivedAt;
+    const captureMs = frame.header.captureTimeUs / 1000;
     let sent = 0;
     let skipped = 0;
+    let thinned = 0;
     for (const v of this.viewers) {
       if (v.closing) continue;
+      if (v.frameIntervalMs !== 0 && !v.takeSlot(captureMs)) {
+        thinned++;
+        continue;
+      }
       const buffered = v.socket.writableLength;
       // Latest frame wins: a viewer whose socket still holds bytes past the bound skips this
       // frame. An empty socket always takes one frame, however large.
@@ -74,18 +95,20 @@ export class RoomFanout {
       }
       v.stalledSince = 0;
       v.framesSent++;
-      v.socket.write(wire);
+      v.socket.write(bytesFor(v, frame));
       sent++;
     }
-    return { sent, skipped };
+    return { sent, skipped, thinned };
   }
 
   /** Sends the kept frame to one (new) viewer, if there is one fresh enough. */
   sendLatestTo(viewer: Viewer, maxAgeMs: number): boolean {
     const l = this.latest;
-    if (!l || viewer.closing || Date.now() - l.receivedAt > maxAgeMs) return false;
+    const now = Date.now();
+    if (!l || viewer.closing || now - l.receivedAt > maxAgeMs) return false;
+    if (viewer.frameIntervalMs !== 0) viewer.takeSlot(l.header.captureTimeUs / 1000);
     viewer.framesSent++;
-    viewer.socket.write(l.wire);
+    viewer.socket.write(bytesFor(viewer, l));
     return true;
   }
 }

@@ -110,13 +110,14 @@ export class RoomSubscriptions {
     if (fanout.isDuplicate(header)) return;
     metrics.framesReceived.inc();
     const frame = keepFrame(header, envelope);
-    const { sent, skipped } = fanout.deliver(frame);
+    const { sent, skipped, thinned } = fanout.deliver(frame);
     if (sent > 0) {
       metrics.framesDelivered.inc(sent);
       metrics.bytesDelivered.inc(sent * frame.envelopeBytes);
       metrics.frameLatency.observe(Math.max(0, nowMicros() - header.captureTimeUs) / 1e6);
     }
     if (skipped > 0) metrics.framesSkipped.inc({ reason: 'backpressure' }, skipped);
+    if (thinned > 0) metrics.framesSkipped.inc({ reason: 'fps_cap' }, thinned);
   }
 
   /** At most one warning per reason every 10 s: a broken publisher must not flood the logs. */

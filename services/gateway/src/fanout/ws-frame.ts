@@ -7,7 +7,7 @@
  */
 export function frameBinaryMessage(payload: Uint8Array): Buffer {
   const len = payload.byteLength;
-  const headerLength = len < 126 ? 2 : len < 0x10000 ? 4 : 10;
+  const headerLength = wsHeaderLength(len);
   const out = Buffer.allocUnsafe(headerLength + len);
   out[0] = 0x82; // FIN + opcode 2 (binary)
   if (headerLength === 2) {
@@ -22,4 +22,9 @@ export function frameBinaryMessage(payload: Uint8Array): Buffer {
   }
   out.set(payload, headerLength);
   return out;
+}
+
+/** Bytes of the websocket header in front of a payload of `len` bytes (RFC 6455 §5.2). */
+export function wsHeaderLength(len: number): number {
+  return len < 126 ? 2 : len < 0x10000 ? 4 : 10;
 }

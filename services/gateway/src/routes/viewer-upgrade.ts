@@ -2,14 +2,26 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSES, errorMessage, helloMessage, isValidRoomName, ROOM_NAME_RULE, VIEWER_SUBPROTOCOL, type ErrorName } from '@framecast/protocol';
+import {
+  CLOSES,
+  errorMessage,
+  helloMessage,
+  isValidRoomName,
+  optionsMessage,
+  parseFpsCap,
+  parseViewerMessage,
+  rejectedMessage,
+  ROOM_NAME_RULE,
+  VIEWER_MESSAGE_MAX_BYTES,
+  VIEWER_SUBPROTOCOL,
+  ViewerOptionError,
+  type ErrorName,
+} from '@framecast/protocol';
 import { tokenOf, type Admission } from '../auth/viewer-auth.ts';
 import { originAllowed } from '../auth/origins.ts';
 import type { GatewayContext } from '../context.ts';
 
 const ROUTE_PREFIX = '/ws/video/';
-/** Viewers send nothing meaningful; a bigger message closes the connection with 1009. */
-const MAX_VIEWER_MESSAGE_BYTES = 4096;
 
 /**
  * `GET /ws/video/:room` — the route of the original Channels design.
@@ -27,7 +39,7 @@ export function registerViewerUpgrades(app: FastifyInstance, ctx: GatewayContext
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
-    maxPayload: MAX_VIEWER_MESSAGE_BYTES,
+    maxPayload: VIEWER_MESSAGE_MAX_BYTES,
     clientTracking: false,
     // A browser that offers subprotocols (the viewer page offers framecast.v1 and its token) fails
     // the connection unless one is selected; the token is never the one echoed back.
@@ -64,6 +76,12 @@ export function roomFromUrl(url: string): string | null {
   }
 }
 
+/** The query string of a request URL as parameters. */
+export function queryOf(url: string): URLSearchParams {
+  const q = url.indexOf('?');
+  return new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+}
+
 function destroySocket(this: Duplex): void {
   this.destroy();
 }
@@ -88,19 +106,25 @@ function onViewerSocket(ctx: GatewayContext, ws: WebSocket, room: string, req: I
     ws.close(CLOSES[error].code, CLOSES[error].reason);
   };
   if (!isValidRoomName(room)) return refuse('invalid_room', `invalid room name: ${ROOM_NAME_RULE}`);
+  let fps: number | null;
+  try {
+    fps = parseFpsCap(queryOf(req.url ?? '').get('fps'));
+  } catch (err) {
+    return refuse('bad_request', (err as Error).message);
+  }
   if (!originAllowed(req, config.FRAMECAST_ALLOWED_ORIGINS)) return refuse('origin_forbidden');
   if (hub.draining) return refuse('shutting_down');
   if (hub.viewerCount >= config.FRAMECAST_MAX_VIEWERS) return refuse('overloaded');
   // Private rooms: refused with 4401 (no, expired or bad token) or 4403 (a token for another room).
-  const admitted = (a: Admission) => (a.ok ? attachViewer(ctx, ws, room, req, a) : refuse(a.error, a.message));
+  const admitted = (a: Admission) => (a.ok ? attachViewer(ctx, ws, room, req, a, fps) : refuse(a.error, a.message));
   const admission = control.auth.admit(room, tokenOf(req));
   if (!(admission instanceof Promise)) return admitted(admission);
   // The socket may close while the token is checked; a closed one must not become a viewer.
   void admission.then((a) => ws.readyState === ws.OPEN && admitted(a));
 }
 
-function attachViewer(ctx: GatewayContext, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }): void {
-  const { hub, config, logger, control, identity, version } = ctx;
+function attachViewer(ctx: GatewayContext, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }, fps: number | null): void {
+  const { hub, config, logger, control, identity, version, metrics } = ctx;
   ws.send(
     helloMessage({
       room,
@@ -109,7 +133,22 @@ function attachViewer(ctx: GatewayContext, ws: WebSocket, room: string, req: Inc
       stallTimeoutMs: config.FRAMECAST_VIEWER_STALL_TIMEOUT_MS,
     }),
   );
-  const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity);
+  const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity, fps);
+  // The one message a viewer may send: its options. Anything else is answered, counted and
+  // otherwise ignored; the viewer keeps watching (messages over the size limit close it, 1009).
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    try {
+      if (isBinary) throw new ViewerOptionError('message', 'viewers send text messages only: {"type":"options","fps":N}');
+      const options = parseViewerMessage(data.toString('utf8'));
+      viewer.setFpsCap(options.fps);
+      metrics.viewerMessages.inc({ result: 'applied' });
+      ws.send(optionsMessage(options.fps));
+    } catch (err) {
+      if (!(err instanceof ViewerOptionError)) throw err;
+      metrics.viewerMessages.inc({ result: 'rejected' });
+      ws.send(rejectedMessage(err.message));
+    }
+  });
   if (logger.isLevelEnabled('debug')) logger.debug({ viewer: viewer.id, path: loggedPath(req.url ?? ''), leased: admission.leaseUntil !== undefined }, 'viewer admitted');
   // A token is a lease, not a ticket: the viewer of a private room leaves when it runs out.
   if (admission.leaseUntil !== undefined) control.leases.hold(viewer, admission.leaseUntil);
