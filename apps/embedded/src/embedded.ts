@@ -12,6 +12,8 @@ export interface Embedded {
   gateway: Gateway;
   registry: Registry;
   url: string;
+  /** The room directory (the viewer app's start page). */
+  directoryUrl: string;
   /** Where the registry's API answers (the gateway's server, under /api). */
   apiUrl: string;
   room: string;
@@ -93,6 +95,7 @@ export async function startEmbedded(cfg: EmbeddedConfig, logger: Logger = create
     gateway,
     registry,
     url: `http://${host}:${port}/rooms/${room}`,
+    directoryUrl: `http://${host}:${port}/`,
     apiUrl: `http://${host}:${port}/api`,
     room,
     auth: cfg.registry.FRAMECAST_AUTH,

@@ -16,7 +16,7 @@ await runService({
         const webhooks = redisUrl ? 'on' : 'off (they need Redis)';
         const auth = embedded.auth === 'on' ? 'on' : 'OFF: every room is open and the admin API needs no key (FRAMECAST_AUTH=on to change that)';
         process.stdout.write(
-          `\n  framecast is running on ${bus}.\n  Open ${embedded.url} to watch room "${embedded.room}".\n` +
+          `\n  framecast is running on ${bus}.\n  Open ${embedded.url} to watch room "${embedded.room}", or ${embedded.directoryUrl} for every room (a grid: ${embedded.directoryUrl}grid).\n` +
             `  Registry API: ${embedded.apiUrl} (OpenAPI document: ${embedded.apiUrl}/openapi.json); webhooks ${webhooks}.\n  Auth is ${auth}.\n\n`,
         );
         return { fields: { url: embedded.url, room: embedded.room, api: embedded.apiUrl }, message: 'framecast embedded running' };

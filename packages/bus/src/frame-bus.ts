@@ -1,5 +1,10 @@
 import type { EventEmitter } from 'node:events';
 
+/**
+ * Every method taking a `room` takes a stream name: a room, or a variant of one (`lobby~small`,
+ * @framecast/protocol variants.ts), each on its own channel and last-frame key.
+ */
+
 /** Called once per envelope arriving for a subscribed room. The Buffer must not be mutated. */
 export type FrameListener = (room: string, envelope: Buffer) => void;
 
@@ -32,6 +37,11 @@ export interface FrameBus extends EventEmitter {
   unsubscribe(room: string): Promise<void>;
   /** The room's last stored envelope, or null if none or expired. */
   lastFrame(room: string): Promise<Buffer | null>;
+  /**
+   * How many bus clients (gateways) are subscribed to the stream right now (Redis PUBSUB NUMSUB):
+   * how an agent learns that some viewer wants a variant. Rejects while the bus is down.
+   */
+  subscriberCount(stream: string): Promise<number>;
   /** The single listener for subscribed frames (the gateway's fan-out). */
   onFrame(listener: FrameListener): void;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { assertRoomName } from '@framecast/protocol';
+import { assertStreamName } from '@framecast/protocol';
 import type { FrameBus, FrameListener, PublishResult } from './frame-bus.ts';
 
 interface StoredFrame {
@@ -29,6 +29,10 @@ export class MemoryBroker {
       return null;
     }
     return stored.envelope;
+  }
+
+  subscriberCount(room: string): number {
+    return this.subscribers.get(room)?.size ?? 0;
   }
 
   add(room: string, bus: MemoryFrameBus): void {
@@ -68,12 +72,12 @@ export class MemoryFrameBus extends EventEmitter implements FrameBus {
 
   async publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<PublishResult> {
     if (this.closed) throw new Error('bus closed');
-    this.broker.publish(assertRoomName(room), envelope, lastFrameTtlMs);
+    this.broker.publish(assertStreamName(room), envelope, lastFrameTtlMs);
     return { lastFrameStored: true };
   }
 
   async subscribe(room: string): Promise<void> {
-    this.rooms.add(assertRoomName(room));
+    this.rooms.add(assertStreamName(room));
     this.broker.add(room, this);
   }
 
@@ -83,7 +87,12 @@ export class MemoryFrameBus extends EventEmitter implements FrameBus {
   }
 
   async lastFrame(room: string): Promise<Buffer | null> {
-    return this.broker.lastFrame(assertRoomName(room));
+    return this.broker.lastFrame(assertStreamName(room));
+  }
+
+  async subscriberCount(stream: string): Promise<number> {
+    if (this.closed) throw new Error('bus closed');
+    return this.broker.subscriberCount(assertStreamName(stream));
   }
 
   onFrame(listener: FrameListener): void {

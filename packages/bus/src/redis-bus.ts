@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { classifyRedisError, connectRedis, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, quitRedis, RedisLiveness, type Redis, type RedisOptions } from '@framecast/redis';
-import { frameChannel, lastFrameKey, roomOfChannel } from '@framecast/protocol';
+import { frameChannel, lastFrameKey, streamOfChannel } from '@framecast/protocol';
 import type { FrameBus, FrameListener, PublishResult } from './frame-bus.ts';
 
 export interface RedisFrameBusOptions {
@@ -109,7 +109,7 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     // reconnect; ioredis also re-subscribes to every channel it holds after a reconnect.
     const sub = this.connect(':sub', { enableOfflineQueue: true, maxRetriesPerRequest: null });
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
-      const room = roomOfChannel(channel.toString('latin1'));
+      const room = streamOfChannel(channel.toString('latin1'));
       if (room !== null && this.rooms.has(room)) this.listener(room, message);
     });
     this.sub = sub;
@@ -171,6 +171,11 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
 
   async lastFrame(room: string): Promise<Buffer | null> {
     return this.cmd.getBuffer(lastFrameKey(room));
+  }
+
+  async subscriberCount(stream: string): Promise<number> {
+    const reply = (await this.cmd.call('PUBSUB', 'NUMSUB', frameChannel(stream))) as [string, number];
+    return Number(reply[1]);
   }
 
   onFrame(listener: FrameListener): void {

@@ -158,6 +158,27 @@ describe.each(implementations)('FrameBus contract: $name', (impl) => {
     }
   });
 
+  it('carries a variant stream (`<room>~small`) apart from its room, and counts who subscribes to it', async () => {
+    const { publisher, subscriber } = await impl.pair();
+    const got = collect(subscriber);
+    const room = freshRoom();
+    const small = `${room}~small`;
+    expect(await publisher.subscriberCount(small)).toBe(0);
+    await subscriber.subscribe(small);
+    expect(await publisher.subscriberCount(small)).toBe(1);
+    expect(await publisher.subscriberCount(room)).toBe(0);
+    await publisher.publish(room, Buffer.from('full'), 10_000);
+    await publisher.publish(small, Buffer.from('small'), 10_000);
+    expect(await subscriber.lastFrame(small)).toEqual(Buffer.from('small'));
+    expect(await subscriber.lastFrame(room)).toEqual(Buffer.from('full'));
+    await barrier(publisher, got, small);
+    expect(got.has(room)).toBe(false);
+    expect(without(got.get(small)).map(String)).toEqual(['small']);
+    await subscriber.unsubscribe(small);
+    expect(await publisher.subscriberCount(small)).toBe(0);
+    await expect(publisher.subscriberCount(`${room}~huge`)).rejects.toThrow();
+  });
+
   it('after close(): not ready, says why, and publish rejects rather than queueing', async () => {
     const { publisher } = await impl.pair();
     await publisher.close();

@@ -15,3 +15,4 @@ export {
 export * from './registry-keys.ts';
 export * from './registry-api.ts';
 export * from './viewer-options.ts';
+export * from './variants.ts';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assertRoomName, isValidRoomName, RoomNameError } from './rooms.ts';
-import { frameChannel, lastFrameKey, roomOfChannel } from './names.ts';
+import { frameChannel, lastFrameKey, streamOfChannel } from './names.ts';
+import { parseStream, parseVariant, streamName } from './variants.ts';
 import { CloseCode, shouldReconnect } from './close-codes.ts';
 
 describe('room names', () => {
@@ -15,10 +16,25 @@ describe('room names', () => {
   it('builds channel and key names from valid rooms only', () => {
     expect(frameChannel('lobby')).toBe('video_lobby');
     expect(lastFrameKey('lobby')).toBe('video_lobby:last');
-    expect(roomOfChannel('video_lobby')).toBe('lobby');
-    expect(roomOfChannel('video_bad room')).toBeNull();
-    expect(roomOfChannel('other')).toBeNull();
+    expect(streamOfChannel('video_lobby')).toBe('lobby');
+    expect(streamOfChannel('video_bad room')).toBeNull();
+    expect(streamOfChannel('other')).toBeNull();
     expect(() => frameChannel('a b')).toThrow(RoomNameError);
+  });
+  it('names a variant stream `<room>~<variant>`, and only known variants', () => {
+    expect(frameChannel(streamName('lobby', 'small'))).toBe('video_lobby~small');
+    expect(lastFrameKey('lobby~small')).toBe('video_lobby~small:last');
+    expect(streamOfChannel('video_lobby~small')).toBe('lobby~small');
+    expect(parseStream('lobby~small')).toEqual({ room: 'lobby', variant: 'small' });
+    expect(parseStream('lobby')).toEqual({ room: 'lobby', variant: null });
+    for (const bad of ['lobby~huge', 'lobby~', '~small', 'lobby~small~small', 'a b~small']) {
+      expect(parseStream(bad), bad).toBeNull();
+      expect(() => frameChannel(bad), bad).toThrow(RoomNameError);
+    }
+    expect(parseVariant(undefined)).toBeNull();
+    expect(parseVariant('small')).toBe('small');
+    expect(() => parseVariant('huge')).toThrow(/unknown variant "huge": known variants are small/);
+    expect(() => parseVariant('__proto__')).toThrow(/unknown variant/);
   });
 });
 

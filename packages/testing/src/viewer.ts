@@ -5,6 +5,8 @@ import { parseControlMessage, readHeader, EnvelopeError, nowMicros, type Control
 export interface ReceivedFrame {
   sequence: number;
   captureTimeUs: number;
+  width: number;
+  height: number;
   receivedUs: number;
   bytes: number;
   sha1: string;
@@ -60,6 +62,8 @@ export class TestViewer {
       this.frames.push({
         sequence: header.sequence,
         captureTimeUs: header.captureTimeUs,
+        width: header.width,
+        height: header.height,
         receivedUs: nowMicros(),
         bytes: buf.byteLength,
         sha1: hash ? createHash('sha1').update(buf).digest('hex') : '',

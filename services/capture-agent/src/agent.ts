@@ -63,6 +63,7 @@ export async function startCaptureAgent({ config, bus, logger, register }: Captu
     lastFrameTtlMs: config.FRAMECAST_LAST_FRAME_TTL_MS,
     restartDelayMs: config.FRAMECAST_RESTART_DELAY_MS,
     maxRestartDelayMs: config.FRAMECAST_MAX_RESTART_DELAY_MS,
+    variantCheckMs: config.FRAMECAST_VARIANT_CHECK_MS,
   };
   pipelines = config.cameras.map((camera) => new CameraPipeline(camera, bus, runtime, logger, (c, bytes, s) => metrics.observePublished(c, bytes, s)));
   for (const p of pipelines) p.start();

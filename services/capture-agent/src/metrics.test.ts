@@ -35,9 +35,12 @@ describe('AgentMetrics', () => {
       lastFrameStoreFailures: { oom: 2 },
       ffmpegPid: null,
       lastFrameAgeMs: null,
+      variants: [{ variant: 'small', wanted: true, published: 7, encodeSeconds: 0.035, problem: null }],
     } as unknown as CameraStats;
     const metrics = new AgentMetrics({ cameras: () => [camera], busUp: () => true });
     const text = await metrics.register.metrics();
+    expect(text).toContain('framecast_agent_variant_wanted{camera="yard",variant="small"} 1');
+    expect(text).toContain('framecast_agent_variant_frames_total{camera="yard",variant="small"} 7');
     expect(text).toMatch(/^process_resident_memory_bytes /m);
     expect(text).not.toMatch(/framecast_agent_(process|nodejs)_/);
     expect(text).toMatch(/^framecast_agent_last_frame_store_failures_total\{camera="yard",reason="oom"\} 2$/m);

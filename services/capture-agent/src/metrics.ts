@@ -74,6 +74,12 @@ export class AgentMetrics {
         for (const reason of [...REDIS_PROBLEM_REASONS, 'other'] as const) c.inc({ camera: s.camera, reason }, s.lastFrameStoreFailures[reason] ?? 0);
       },
     );
+    mirror('framecast_agent_variant_frames_total', 'Frames published to a variant stream (video_<room>~small), made only while a gateway watches it', ['camera', 'variant'], (c, s) => {
+      for (const v of s.variants) c.inc({ camera: s.camera, variant: v.variant }, v.published);
+    });
+    mirror('framecast_agent_variant_encode_seconds_total', "CPU time spent scaling and encoding variant frames (a variant's whole cost)", ['camera', 'variant'], (c, s) => {
+      for (const v of s.variants) c.inc({ camera: s.camera, variant: v.variant }, v.encodeSeconds);
+    });
     mirror(
       'framecast_agent_source_restarts_total',
       'Source restarts, by reason: ended (stream finished), failed (could not open or broke), stalled (no frame within the stall timeout)',
@@ -99,6 +105,9 @@ export class AgentMetrics {
     });
     gauge('framecast_agent_ffmpeg_up', "1 while the camera's ffmpeg process runs (ffmpeg-based sources only)", ['camera'], (g) => {
       for (const s of cameras()) if (s.kind !== 'http-mjpeg' && s.kind !== 'testsrc') g.set({ camera: s.camera }, s.ffmpegPid === null ? 0 : 1);
+    });
+    gauge('framecast_agent_variant_wanted', '1 while a gateway is subscribed to the camera variant (checked every FRAMECAST_VARIANT_CHECK_MS), so the agent makes it', ['camera', 'variant'], (g) => {
+      for (const s of cameras()) for (const v of s.variants) g.set({ camera: s.camera, variant: v.variant }, v.wanted ? 1 : 0);
     });
     gauge('framecast_agent_last_frame_age_seconds', 'Seconds since the camera last delivered a frame (absent before the first)', ['camera'], (g) => {
       for (const s of cameras()) if (s.lastFrameAgeMs !== null) g.set({ camera: s.camera }, s.lastFrameAgeMs / 1000);

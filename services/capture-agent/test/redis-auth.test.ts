@@ -28,7 +28,7 @@ afterAll(async () => {
 
 /** The agent's user as the registry's ACL line makes it (see redisAclFor). */
 async function createUser(): Promise<void> {
-  await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `%W~video_${room}:last`, `&video_${room}`, '+publish', '+set', '+hello', '+client|setname', '+select', '+ping');
+  await admin.call('ACL', 'SETUSER', user, 'reset', 'on', `>${password}`, `%W~video_${room}:last`, `%W~video_${room}~*:last`, `&video_${room}`, `&video_${room}~*`, '+publish', '+set', '+pubsub|numsub', '+hello', '+client|setname', '+select', '+ping');
 }
 
 function urlAs(pass: string): string {

@@ -1,6 +1,6 @@
 import type { FrameBus } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
-import { CloseCode, CLOSES, errorMessage, type ErrorName } from '@framecast/protocol';
+import { CloseCode, CLOSES, errorMessage, streamName, type ErrorName, type VariantName } from '@framecast/protocol';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { GatewayConfig } from './config.ts';
@@ -20,6 +20,12 @@ const CLOSE_HANDSHAKE_MS = 2_000;
 const PING_SLICES = 8;
 
 function ignoreSocketError(): void {}
+
+/** What a viewer chose: a frame-rate cap and a variant (both: the room's own frames, every one). */
+export interface ViewerOptions {
+  fps?: number | null;
+  variant?: VariantName | null;
+}
 
 /** All viewers of this gateway and the rooms they watch. */
 export class ViewerHub {
@@ -67,29 +73,29 @@ export class ViewerHub {
     return this.viewers.size;
   }
 
-  /** A websocket viewer, admitted; `fps` caps its frame rate (null: every frame). */
-  add(ws: WebSocket, room: string, remoteAddress: string, identity: ViewerIdentity = ANONYMOUS, fps: number | null = null): Viewer {
-    const viewer = new Viewer(this.nextId++, room, 'websocket', socketOf(ws), remoteAddress, ws);
+  /** A websocket viewer, admitted; `fps` caps its frame rate (null: every frame), `variant` picks a smaller rendition. */
+  add(ws: WebSocket, room: string, remoteAddress: string, identity: ViewerIdentity = ANONYMOUS, opts: ViewerOptions = {}): Viewer {
+    const viewer = new Viewer(this.nextId++, room, 'websocket', socketOf(ws), remoteAddress, ws, streamName(room, opts.variant ?? null));
     // Once per connection, never per frame. `ws` emits 'error' (a frame it refused, with the close
     // code it sent) before 'close'; both come whoever closed the socket.
     ws.on('pong', () => (viewer.awaitingPong = false));
     ws.on('error', (err: Error) => (viewer.libraryCloseCode ||= libraryCloseCode(err)));
     ws.on('close', (code: number) => this.socketClosed(viewer, code));
     this.pingSlices[viewer.id % PING_SLICES]!.add(viewer);
-    return this.join(viewer, identity, fps);
+    return this.join(viewer, identity, opts.fps ?? null);
   }
 
   /**
    * An MJPEG viewer: an HTTP response whose head is already on `socket`. No pings (HTTP has none):
    * TCP keepalive finds a vanished peer in a quiet room, the stall rule one in a busy room.
    */
-  addMjpeg(socket: Socket, room: string, remoteAddress: string, identity: ViewerIdentity = ANONYMOUS, fps: number | null = null): Viewer {
-    const viewer = new Viewer(this.nextId++, room, 'mjpeg', socket, remoteAddress);
+  addMjpeg(socket: Socket, room: string, remoteAddress: string, identity: ViewerIdentity = ANONYMOUS, opts: ViewerOptions = {}): Viewer {
+    const viewer = new Viewer(this.nextId++, room, 'mjpeg', socket, remoteAddress, null, streamName(room, opts.variant ?? null));
     socket.setKeepAlive(true, this.config.FRAMECAST_PING_INTERVAL_MS);
     // An MJPEG client ends its stream by closing the connection: counted as 1001, going away.
     socket.on('close', () => this.socketClosed(viewer, CloseCode.GoingAway));
     socket.on('error', ignoreSocketError);
-    return this.join(viewer, identity, fps);
+    return this.join(viewer, identity, opts.fps ?? null);
   }
 
   private join(viewer: Viewer, identity: ViewerIdentity, fps: number | null): Viewer {
@@ -99,7 +105,7 @@ export class ViewerHub {
     this.metrics.viewersByTransport.inc({ transport: viewer.transport });
     this.subscriptions.join(viewer);
     for (const l of this.viewerListeners) l.joined(viewer, identity);
-    this.logger.debug({ viewer: viewer.id, room: viewer.room, transport: viewer.transport, remoteAddress: viewer.remoteAddress, fps }, 'viewer joined');
+    this.logger.debug({ viewer: viewer.id, room: viewer.room, stream: viewer.stream, transport: viewer.transport, remoteAddress: viewer.remoteAddress, fps }, 'viewer joined');
     return viewer;
   }
 

@@ -57,6 +57,10 @@ describe('agent keys on the publish side (Redis ACL)', () => {
       expect(await agent.publish('video_aclonly', 'frame')).toBe(0);
       expect(await agent.set('video_aclonly:last', 'frame', 'PX', 5000)).toBe('OK');
       expect(await agent.ping()).toBe('PONG');
+      // Its rooms' variants (made only while watched, learned from PUBSUB NUMSUB).
+      expect(await agent.publish('video_aclonly~small', 'frame')).toBe(0);
+      expect(await agent.set('video_aclonly~small:last', 'frame', 'PX', 5000)).toBe('OK');
+      expect(await agent.call('PUBSUB', 'NUMSUB', 'video_aclonly~small')).toEqual(['video_aclonly~small', 0]);
       expect(await admin.get('video_aclonly:last')).toBe('frame');
       expect(await admin.call('CLIENT', 'LIST')).toContain('name=framecast-agent-test');
       const refused: Array<[string, () => Promise<unknown>]> = [
@@ -69,7 +73,9 @@ describe('agent keys on the publish side (Redis ACL)', () => {
         ['SET a registry key', () => agent.set('{framecast}:rooms:public', 'x')],
         ['DEL its own key', () => agent.del('video_aclonly:last')],
         ['PUBLISH another room', () => agent.publish('video_other', 'x')],
-        ['PUBLISH a variant channel', () => agent.publish('video_aclonly~small', 'x')],
+        ['PUBLISH another room variant', () => agent.publish('video_other~small', 'x')],
+        ['SET another room variant key', () => agent.set('video_other~small:last', 'x')],
+        ['PUBSUB CHANNELS (which rooms exist)', () => agent.call('PUBSUB', 'CHANNELS')],
         ['KEYS', () => agent.keys('*')],
         ['SCAN', () => agent.scan(0)],
         ['CONFIG GET', () => agent.config('GET', 'requirepass')],

@@ -21,6 +21,7 @@ export const FLAG_ENV = {
   'metrics-port': 'FRAMECAST_METRICS_PORT',
   'metrics-host': 'FRAMECAST_METRICS_HOST',
   'stats-interval-ms': 'FRAMECAST_STATS_INTERVAL_MS',
+  'variant-check-ms': 'FRAMECAST_VARIANT_CHECK_MS',
   'shutdown-timeout-ms': 'FRAMECAST_SHUTDOWN_TIMEOUT_MS',
   'redis-url': 'REDIS_URL',
   'redis-command-timeout-ms': 'FRAMECAST_REDIS_COMMAND_TIMEOUT_MS',
@@ -57,6 +58,7 @@ variable shown; the option wins.
   --metrics-port PORT         FRAMECAST_METRICS_PORT         /metrics and /healthz port, 0 = off (default 0)
   --metrics-host HOST         FRAMECAST_METRICS_HOST         /metrics and /healthz address (default 0.0.0.0)
   --stats-interval-ms MS      FRAMECAST_STATS_INTERVAL_MS    per-camera stats log interval, 0 = off (default 60000)
+  --variant-check-ms MS       FRAMECAST_VARIANT_CHECK_MS     how often to ask Redis whether a small variant is watched, 0 = no variants (default 3000)
   --shutdown-timeout-ms MS    FRAMECAST_SHUTDOWN_TIMEOUT_MS  hard deadline for a graceful stop (default 5000)
   --redis-url URL             REDIS_URL                      redis:// or rediss:// URL (required, except for probe)
   --redis-command-timeout-ms MS  FRAMECAST_REDIS_COMMAND_TIMEOUT_MS  a publish or PING unanswered this long = Redis hung (default 1000)

@@ -48,6 +48,11 @@ export const agentEnvSchema = z.object({
    */
   FRAMECAST_METRICS_PORT: envField.port(0),
   FRAMECAST_METRICS_HOST: envField.host('0.0.0.0'),
+  /**
+   * How often each camera asks Redis (PUBSUB NUMSUB) whether a gateway is subscribed to its small
+   * variant (`video_<room>~small`), which it makes only while one is; 0 turns variants off.
+   */
+  FRAMECAST_VARIANT_CHECK_MS: envField.ms(0, 60_000, 3_000),
   /** Interval of the per-camera "camera stats" log lines; 0 turns them off. */
   FRAMECAST_STATS_INTERVAL_MS: envField.ms(0, 3_600_000, 60_000),
   /** Graceful shutdown deadline: the sources stopped, the bus closed, then exit regardless. */

@@ -27,6 +27,7 @@ function camera(over: Partial<CameraStats>): CameraStats {
     lastError: null,
     restarts: { ended: 0, failed: 0, stalled: 0 },
     ffmpegPid: null,
+    variants: [],
     ...over,
   };
 }

@@ -1,6 +1,6 @@
 import type { FrameBus } from '@framecast/bus';
 import type { Logger } from '@framecast/logging';
-import { assertRoomName, nowMicros } from '@framecast/protocol';
+import { assertRoomName, nowMicros, VARIANT_NAMES } from '@framecast/protocol';
 import type { CameraConfig } from '../config/camera-config.ts';
 import type { SourceKind } from '../config/source-url.ts';
 import type { DeliveryMode, InputInfo, SourceDropReason } from '../sources/frame-source.ts';
@@ -9,12 +9,15 @@ import { SourceSupervisor, type RestartReason, type SourceState } from '../sourc
 import { FrameRateLimiter } from './frame-rate-limiter.ts';
 import { PublishedFrames, type LastPublishedFrame, type PublishedSums } from './published-frames.ts';
 import { FramePublisher, type DropReason as PublishDropReason, type LastFrameStoreFailure, type PublisherStats } from './publisher.ts';
+import { VariantPublisher, type VariantStats } from './variant-publisher.ts';
 
 export type FrameDropReason = PublishDropReason | SourceDropReason;
 export const FRAME_DROP_REASONS: readonly FrameDropReason[] = ['superseded', 'bus_down', 'stale', 'rate', 'truncated', 'corrupt', 'oversized'];
 
 export interface PipelineRuntime extends SourceRuntime {
   lastFrameTtlMs: number;
+  /** How often to check whether a variant is watched; 0: no variants. */
+  variantCheckMs: number;
   restartDelayMs: number;
   maxRestartDelayMs: number;
 }
@@ -50,6 +53,8 @@ export interface CameraStats {
   lastError: string | null;
   restarts: Record<RestartReason, number>;
   ffmpegPid: number | null;
+  /** The camera's on-demand variants: watched or not, frames made, CPU spent on them. */
+  variants: VariantStats[];
 }
 
 export interface PublishObserver {
@@ -67,6 +72,7 @@ export class CameraPipeline {
   private captured = 0;
   private readonly sourceDrops: Record<SourceDropReason, number> = { rate: 0, truncated: 0, corrupt: 0, oversized: 0 };
   private readonly publishedFrames = new PublishedFrames();
+  private readonly variants: VariantPublisher[];
 
   readonly camera: CameraConfig;
 
@@ -81,6 +87,10 @@ export class CameraPipeline {
     const log = logger.child({ camera: camera.name });
     const periodMs = 1000 / camera.fps;
     this.limiter = new FrameRateLimiter(camera.fps);
+    this.variants =
+      runtime.variantCheckMs > 0
+        ? VARIANT_NAMES.map((variant) => new VariantPublisher({ bus, room: camera.room, variant, lastFrameTtlMs: runtime.lastFrameTtlMs, logger: log, checkEveryMs: runtime.variantCheckMs }))
+        : [];
     this.publisher = new FramePublisher({
       bus,
       room: assertRoomName(camera.room),
@@ -93,6 +103,7 @@ export class CameraPipeline {
         const latencySeconds = (nowMicros() - frame.captureTimeUs) / 1e6;
         this.publishedFrames.record({ width: frame.width, height: frame.height, bytes: frame.jpeg.length }, bytes, latencySeconds);
         onPublished?.(camera.name, bytes, latencySeconds);
+        for (const v of this.variants) v.offer(frame);
       },
     });
     this.supervisor = new SourceSupervisor({
@@ -115,10 +126,12 @@ export class CameraPipeline {
 
   start(): void {
     this.supervisor.start();
+    for (const v of this.variants) v.start();
   }
 
   /** Stops the source (ffmpeg killed and reaped, request aborted), then the publisher. */
   async stop(): Promise<void> {
+    for (const v of this.variants) v.stop();
     await this.supervisor.stop();
     await this.publisher.close();
   }
@@ -150,6 +163,7 @@ export class CameraPipeline {
       lastError: s.lastError,
       restarts: s.restarts,
       ffmpegPid: s.ffmpegPid,
+      variants: this.variants.map((v) => v.stats()),
     };
   }
 }

@@ -17,7 +17,7 @@ export interface RoomSubscriptionsOptions extends FanoutLimits {
 }
 
 /**
- * Which rooms this gateway is subscribed to, reference-counted by local viewers. A room is
+ * Which rooms (streams: a room, or a variant of one) this gateway is subscribed to, reference-counted by local viewers. A room is
  * subscribed on its first viewer and unsubscribed `lingerMs` after its last one leaves, so a
  * page reload does not cost a SUBSCRIBE/UNSUBSCRIBE pair and a cold first frame.
  */
@@ -36,16 +36,17 @@ export class RoomSubscriptions {
     return this.rooms.size;
   }
 
-  fanout(room: string): RoomFanout | undefined {
-    return this.rooms.get(room);
+  /** The fan-out of a stream (a room, or a variant of one) while this gateway is subscribed to it. */
+  fanout(stream: string): RoomFanout | undefined {
+    return this.rooms.get(stream);
   }
 
   /** Adds a viewer; sends it the room's latest frame at once when this gateway has one. */
   join(viewer: Viewer): void {
-    let fanout = this.rooms.get(viewer.room);
+    let fanout = this.rooms.get(viewer.stream);
     if (!fanout) {
-      fanout = new RoomFanout(viewer.room, this.opts, this.opts.onStalled);
-      this.rooms.set(viewer.room, fanout);
+      fanout = new RoomFanout(viewer.stream, this.opts, this.opts.onStalled);
+      this.rooms.set(viewer.stream, fanout);
       this.opts.metrics.roomsSubscribed.set(this.rooms.size);
       this.subscribe(fanout);
     }
@@ -58,7 +59,7 @@ export class RoomSubscriptions {
   }
 
   leave(viewer: Viewer): void {
-    const fanout = this.rooms.get(viewer.room);
+    const fanout = this.rooms.get(viewer.stream);
     if (!fanout || !fanout.viewers.delete(viewer) || fanout.viewers.size > 0) return;
     fanout.lingerTimer = setTimeout(() => this.drop(fanout), this.opts.lingerMs);
     fanout.lingerTimer.unref();

@@ -23,7 +23,10 @@ export class Viewer {
   readonly connectedAt = Date.now();
 
   readonly id: number;
+  /** The room watched: what presence, auth and leases go by. */
   readonly room: string;
+  /** What is delivered: the room itself, or a variant of it (`lobby~small`); what the subscription goes by. */
+  readonly stream: string;
   readonly transport: ViewerTransport;
   /** True for MJPEG viewers: the hot path picks the frame's bytes by this, not by a string compare. */
   readonly mjpeg: boolean;
@@ -33,9 +36,10 @@ export class Viewer {
   readonly socket: Socket;
   readonly remoteAddress: string;
 
-  constructor(id: number, room: string, transport: ViewerTransport, socket: Socket, remoteAddress: string, ws: WebSocket | null = null) {
+  constructor(id: number, room: string, transport: ViewerTransport, socket: Socket, remoteAddress: string, ws: WebSocket | null = null, stream: string = room) {
     this.id = id;
     this.room = room;
+    this.stream = stream;
     this.transport = transport;
     this.mjpeg = transport === 'mjpeg';
     this.ws = ws;

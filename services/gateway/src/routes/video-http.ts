@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { EnvelopeError, isValidRoomName, parseFpsCap, readHeader, ROOM_NAME_RULE, type ErrorName, type FrameHeader } from '@framecast/protocol';
+import { EnvelopeError, isValidRoomName, parseFpsCap, parseVariant, readHeader, ROOM_NAME_RULE, streamName, type ErrorName, type FrameHeader, type VariantName } from '@framecast/protocol';
 import { tokenOf, type Admission } from '../auth/viewer-auth.ts';
 import type { GatewayContext } from '../context.ts';
 import { MJPEG_RESPONSE_HEAD } from '../fanout/mjpeg-part.ts';
 import { imageOf } from '../fanout/room-fanout.ts';
+import type { ViewerOptions } from '../viewer-hub.ts';
 
 /**
  * Plain HTTP video for everything that is not framecast's own page: VLC, ffmpeg/ffplay, an <img>
@@ -36,13 +37,12 @@ export function registerVideoRoutes(app: FastifyInstance, ctx: GatewayContext): 
       if (Array.isArray(value)) return refuse(400, 'bad_request', `query parameter ${name} is given more than once`);
     }
     let fps: number | null = null;
+    let variant: VariantName | null = null;
     try {
       fps = parseFpsCap(query.fps as string | undefined);
+      variant = parseVariant(query.variant as string | undefined);
     } catch (err) {
       return refuse(400, 'bad_request', (err as Error).message);
-    }
-    if (query.variant !== undefined && query.variant !== '') {
-      return refuse(400, 'bad_request', `unknown variant ${JSON.stringify(String(query.variant).slice(0, 20))}: this gateway serves the room's own frames only`);
     }
 
     const admission = await ctx.control.auth.admit(target.room, tokenOf(req.raw));
@@ -52,8 +52,8 @@ export function registerVideoRoutes(app: FastifyInstance, ctx: GatewayContext): 
       if (status === 503) reply.header('retry-after', '1');
       return refuse(status, admission.error, text);
     }
-    if (snapshot) return sendSnapshot(ctx, target.room, req, reply);
-    return streamMjpeg(ctx, target.room, req, reply, admission, fps);
+    if (snapshot) return sendSnapshot(ctx, streamName(target.room, variant), req, reply);
+    return streamMjpeg(ctx, target.room, req, reply, admission, { fps, variant });
   });
 }
 
@@ -111,16 +111,16 @@ interface Still {
  * the room's last-frame key (no subscription is made for a snapshot). The ETag is the frame's
  * identity (sequence and capture time), so a poller gets 304 until the next frame.
  */
-async function sendSnapshot(ctx: GatewayContext, room: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function sendSnapshot(ctx: GatewayContext, stream: string, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const { hub, bus, config, metrics } = ctx;
   let still: Still | null = null;
-  const kept = hub.subscriptions.fanout(room)?.latest;
+  const kept = hub.subscriptions.fanout(stream)?.latest;
   if (kept && Date.now() - kept.receivedAt <= config.FRAMECAST_FIRST_FRAME_MAX_AGE_MS) {
     still = { header: kept.header, image: imageOf(kept) };
   } else {
     let stored: Buffer | null;
     try {
-      stored = await bus.lastFrame(room);
+      stored = await bus.lastFrame(stream);
     } catch {
       metrics.snapshots.inc({ result: 'refused' });
       return reply.code(503).header('retry-after', '1').header('cache-control', 'no-store').send({ error: 'bus_unavailable', message: 'the frame bus is not answering; try again' });
@@ -136,7 +136,7 @@ async function sendSnapshot(ctx: GatewayContext, room: string, req: FastifyReque
     return reply
       .code(404)
       .header('cache-control', 'no-store')
-      .send({ error: 'no_frame', message: `room ${room} has no recent frame (no camera is publishing to it)` });
+      .send({ error: 'no_frame', message: `${stream.includes('~') ? `stream ${stream}` : `room ${stream}`} has no recent frame (no camera is publishing to it${stream.includes('~') ? ', or no viewer has asked for this variant yet' : ''})` });
   }
   const etag = `"${still.header.sequence}-${still.header.captureTimeUs}"`;
   reply
@@ -167,7 +167,7 @@ function ifNoneMatch(header: string | undefined, etag: string): boolean {
  * shared part per frame to it, like a websocket viewer's messages (latest frame wins past the
  * byte bound, cut off after the stall timeout). The response never ends by itself.
  */
-function streamMjpeg(ctx: GatewayContext, room: string, req: FastifyRequest, reply: FastifyReply, admission: Admission & { ok: true }, fps: number | null): FastifyReply | Promise<FastifyReply> {
+function streamMjpeg(ctx: GatewayContext, room: string, req: FastifyRequest, reply: FastifyReply, admission: Admission & { ok: true }, options: ViewerOptions): FastifyReply | Promise<FastifyReply> {
   const { hub, config, metrics, control } = ctx;
   if (hub.draining) {
     metrics.viewersRefused.inc({ reason: 'shutting_down' });
@@ -185,7 +185,7 @@ function streamMjpeg(ctx: GatewayContext, room: string, req: FastifyRequest, rep
   socket.setTimeout(0);
   socket.setNoDelay(true);
   socket.write(MJPEG_RESPONSE_HEAD);
-  const viewer = hub.addMjpeg(socket, room, req.ip, admission.identity, fps);
+  const viewer = hub.addMjpeg(socket, room, req.ip, admission.identity, options);
   if (admission.leaseUntil !== undefined) control.leases.hold(viewer, admission.leaseUntil);
   return reply;
 }

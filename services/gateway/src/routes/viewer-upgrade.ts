@@ -9,6 +9,7 @@ import {
   isValidRoomName,
   optionsMessage,
   parseFpsCap,
+  parseVariant,
   parseViewerMessage,
   rejectedMessage,
   ROOM_NAME_RULE,
@@ -20,6 +21,7 @@ import {
 import { tokenOf, type Admission } from '../auth/viewer-auth.ts';
 import { originAllowed } from '../auth/origins.ts';
 import type { GatewayContext } from '../context.ts';
+import type { ViewerOptions } from '../viewer-hub.ts';
 
 const ROUTE_PREFIX = '/ws/video/';
 
@@ -106,9 +108,10 @@ function onViewerSocket(ctx: GatewayContext, ws: WebSocket, room: string, req: I
     ws.close(CLOSES[error].code, CLOSES[error].reason);
   };
   if (!isValidRoomName(room)) return refuse('invalid_room', `invalid room name: ${ROOM_NAME_RULE}`);
-  let fps: number | null;
+  let options: ViewerOptions;
   try {
-    fps = parseFpsCap(queryOf(req.url ?? '').get('fps'));
+    const query = queryOf(req.url ?? '');
+    options = { fps: parseFpsCap(query.get('fps')), variant: parseVariant(query.get('variant')) };
   } catch (err) {
     return refuse('bad_request', (err as Error).message);
   }
@@ -116,14 +119,14 @@ function onViewerSocket(ctx: GatewayContext, ws: WebSocket, room: string, req: I
   if (hub.draining) return refuse('shutting_down');
   if (hub.viewerCount >= config.FRAMECAST_MAX_VIEWERS) return refuse('overloaded');
   // Private rooms: refused with 4401 (no, expired or bad token) or 4403 (a token for another room).
-  const admitted = (a: Admission) => (a.ok ? attachViewer(ctx, ws, room, req, a, fps) : refuse(a.error, a.message));
+  const admitted = (a: Admission) => (a.ok ? attachViewer(ctx, ws, room, req, a, options) : refuse(a.error, a.message));
   const admission = control.auth.admit(room, tokenOf(req));
   if (!(admission instanceof Promise)) return admitted(admission);
   // The socket may close while the token is checked; a closed one must not become a viewer.
   void admission.then((a) => ws.readyState === ws.OPEN && admitted(a));
 }
 
-function attachViewer(ctx: GatewayContext, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }, fps: number | null): void {
+function attachViewer(ctx: GatewayContext, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }, options: ViewerOptions): void {
   const { hub, config, logger, control, identity, version, metrics } = ctx;
   ws.send(
     helloMessage({
@@ -133,7 +136,7 @@ function attachViewer(ctx: GatewayContext, ws: WebSocket, room: string, req: Inc
       stallTimeoutMs: config.FRAMECAST_VIEWER_STALL_TIMEOUT_MS,
     }),
   );
-  const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity, fps);
+  const viewer = hub.add(ws, room, req.socket.remoteAddress ?? '', admission.identity, options);
   // The one message a viewer may send: its options. Anything else is answered, counted and
   // otherwise ignored; the viewer keeps watching (messages over the size limit close it, 1009).
   ws.on('message', (data: Buffer, isBinary: boolean) => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { CHANNEL_PREFIX, frameChannel, lastFrameKey } from '@framecast/protocol';
+import { CHANNEL_PREFIX, frameChannel, lastFrameKey, VARIANT_SEPARATOR } from '@framecast/protocol';
 import type { AgentKeyRecord, RegistryStore } from '@framecast/registry-store';
 import type { TypedApp } from '../api.ts';
 import { adminOnly, agentAllowedRooms, sha256Hex } from '../auth-guards.ts';
@@ -10,7 +10,7 @@ import { AgentKeyCreate, AgentKeyCreated, AgentKeyList, AgentParams, ErrorBody, 
 
 /**
  * The publish side of an agent key, for Redis (7.0 or newer): a user that may only PUBLISH to its
- * rooms' channels and SET their last-frame keys, write-only (`%W~`: no GET, no `SET … GET`, no
+ * rooms' channels (and their variants') and SET their last-frame keys, ask PUBSUB NUMSUB, write-only (`%W~`: no GET, no `SET … GET`, no
  * other key), plus what ioredis sends on connect: HELLO (RESP3 and AUTH), CLIENT SETNAME, SELECT
  * when the URL names a database. No INFO: the agent's connection skips ioredis's INFO ready check
  * (RedisFrameBus `readyCheck: false`). PING is allowed so credentials can be checked by hand. Its
@@ -20,13 +20,18 @@ import { AgentKeyCreate, AgentKeyCreated, AgentKeyList, AgentParams, ErrorBody, 
  */
 export function redisAclFor(key: AgentKeyRecord): string {
   const any = key.rooms.includes('*');
-  const keys = any ? [`%W~${CHANNEL_PREFIX}*:last`] : key.rooms.map((r) => `%W~${lastFrameKey(r)}`);
-  const channels = any ? [`&${CHANNEL_PREFIX}*`] : key.rooms.map((r) => `&${frameChannel(r)}`);
+  // Each room and its variants (`video_<room>~small`: `~` never occurs in a room name, so the
+  // pattern cannot reach another room).
+  const keys = any ? [`%W~${CHANNEL_PREFIX}*:last`] : key.rooms.flatMap((r) => [`%W~${lastFrameKey(r)}`, `%W~${CHANNEL_PREFIX}${r}${VARIANT_SEPARATOR}*:last`]);
+  const channels = any ? [`&${CHANNEL_PREFIX}*`] : key.rooms.flatMap((r) => [`&${frameChannel(r)}`, `&${frameChannel(r)}${VARIANT_SEPARATOR}*`]);
   return [`ACL SETUSER framecast-agent-${key.id} reset on #${key.sha256}`, ...keys, ...channels, AGENT_ACL_COMMANDS].join(' ');
 }
 
-/** The commands an agent's Redis user may run (see redisAclFor). */
-export const AGENT_ACL_COMMANDS = '+publish +set +hello +client|setname +select +ping';
+/**
+ * The commands an agent's Redis user may run (see redisAclFor). PUBSUB NUMSUB is how it learns
+ * whether a gateway watches one of its variants (it reveals subscriber counts, not frames).
+ */
+export const AGENT_ACL_COMMANDS = '+publish +set +pubsub|numsub +hello +client|setname +select +ping';
 
 /** Creates an agent key for `rooms` and returns the key itself (shown once; only its hash is kept). */
 export async function createAgentKey(store: RegistryStore, name: string, rooms: string[]): Promise<{ record: AgentKeyRecord; key: string }> {
