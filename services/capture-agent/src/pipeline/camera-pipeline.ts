@@ -22,7 +22,8 @@ export interface PipelineRuntime extends SourceRuntime {
   maxRestartDelayMs: number;
 }
 
-export interface CameraStats {
+/** A camera's state and counters: the publisher's (one slot, latest frame wins) plus the source's. */
+export interface CameraStats extends Pick<PublisherStats, 'published' | 'publishFailures' | 'lastFrameStoreFailures' | 'lastFrameStoreProblem' | 'pending' | 'busUp' | 'nextSequence'> {
   camera: string;
   room: string;
   source: string;
@@ -32,17 +33,8 @@ export interface CameraStats {
   input: InputInfo | null;
   /** Valid frames from the source (before the rate cap). */
   captured: number;
-  published: number;
   /** Every frame that was not published, by reason (source, rate cap and publisher together). */
   dropped: Record<FrameDropReason, number>;
-  publishFailures: number;
-  /** Published frames whose last-frame SET failed, by reason (not drops: viewers got them). */
-  lastFrameStoreFailures: Partial<Record<LastFrameStoreFailure, number>>;
-  /** While the last-frame SETs fail, why; null while they work. */
-  lastFrameStoreProblem: string | null;
-  pending: number;
-  busUp: boolean;
-  nextSequence: number;
   /** Frames published per second over the last few seconds. */
   fps: number;
   /** The last published frame's size, null before the first. */
