@@ -3,7 +3,7 @@
  * the same workloads in the same process tree, alternating A B A B so machine drift cancels out.
  * Starts its own redis-server, a publisher and a load generator as separate processes.
  *
- *   pnpm bench [--workload light,ramp,idle,slow,join,agent] [--reps 2] [--measure-ms 4000] [--ramp-steps 5,10,25,50,100,200] [--cpu-prof]
+ *   pnpm bench [--workload light,cameras,ramp,idle,slow,join,agent] [--reps 2] [--measure-ms 4000] [--ramp-steps 5,10,25,50,100,200] [--cpu-prof]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,7 @@ import { idleTable, joinTable, mean, ratio, streamTable } from './report.ts';
 import { privateBenchRooms } from './bench-auth.ts';
 import { roomNames, runIdle, runJoins, runStream, type IdleResult, type JoinResult, type Rig, type StreamResult, type StreamSpec } from './run.ts';
 
-const WORKLOADS = ['light', 'ramp', 'idle', 'slow', 'join', 'agent'] as const;
+const WORKLOADS = ['light', 'cameras', 'ramp', 'idle', 'slow', 'join', 'agent'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const KINDS: ServerKind[] = ['framecast', 'floor'];
 const FRAME_BYTES = 30 * 1024;
@@ -104,7 +104,8 @@ const stream = (rooms: number, viewersPerRoom: number, fps: number, extra: Parti
 
 async function main(): Promise<void> {
   const redis = await startTestRedis({ needsControl: true });
-  const auth = await privateBenchRooms(redis.url, roomNames(8));
+  // The camera shape needs 64 rooms; the other workloads use the first 8.
+  const auth = await privateBenchRooms(redis.url, roomNames(64));
   const rig: Rig = {
     ...auth,
     redisUrl: redis.url,
@@ -121,6 +122,17 @@ async function main(): Promise<void> {
       const c = compare(r.framecast, r.floor);
       say(`framecast/floor: ${JSON.stringify(c)}\n`);
       results.light = { framecast: json(r.framecast), floor: json(r.floor), ratio: c };
+    }
+
+    if (selected.includes('cameras')) {
+      // The shape of a camera system: many cameras, a couple of viewers each. Per-frame costs
+      // that crowded rooms amortise over many viewers show here.
+      say('## cameras: 64 rooms × 2 viewers × 15 fps');
+      const r = await abStream(rig, 'cameras', stream(64, 2, 15));
+      say(streamTable(KINDS.map((k) => ({ label: 'cameras', r: r[k] }))));
+      const c = compare(r.framecast, r.floor);
+      say(`framecast/floor: ${JSON.stringify(c)}\n`);
+      results.cameras = { framecast: json(r.framecast), floor: json(r.floor), ratio: c };
     }
 
     if (selected.includes('ramp')) {

@@ -2,30 +2,44 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startTestRedis, stopAllServices, TestViewer, waitFor, type TestRedis } from '@framecast/testing';
 import { startGateway, TestPublisher, type GatewayProcess } from './helpers.ts';
 
-// The bench's ramp at its 50-viewers-per-room step, sized for the test suite: correctness under
+// The bench's shapes sized for the test suite: the ramp at its 50-viewers-per-room step, and the
+// camera shape (many rooms, two viewers each: `pnpm bench --workload cameras`). Correctness under
 // load is asserted here (no loss, order kept, memory bounded); speed is measured by `pnpm bench`.
-const ROOMS = 8;
-const VIEWERS_PER_ROOM = 50;
-const FPS = 30;
 const FRAME_BYTES = 30 * 1024;
 const SECONDS = 4;
 const WARMUP_SECONDS = 2;
+
+interface Shape {
+  ROOMS: number;
+  VIEWERS_PER_ROOM: number;
+  FPS: number;
+}
+const SHAPES: Shape[] = [
+  { ROOMS: 8, VIEWERS_PER_ROOM: 50, FPS: 30 },
+  { ROOMS: 64, VIEWERS_PER_ROOM: 2, FPS: 15 },
+];
 
 let redis: TestRedis;
 let gw: GatewayProcess;
 
 beforeAll(async () => {
   redis = await startTestRedis();
-  gw = await startGateway(redis.url);
 });
 afterAll(async () => {
   await stopAllServices();
   await redis?.close();
 });
 
-describe('under load', () => {
+describe.each(SHAPES)('under load', ({ ROOMS, VIEWERS_PER_ROOM, FPS }) => {
+  beforeAll(async () => {
+    gw = await startGateway(redis.url);
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
   it(`${ROOMS} rooms × ${VIEWERS_PER_ROOM} viewers × ${FPS} fps × 30 KB: no loss, order kept, gateway memory bounded`, async () => {
-    const rooms = Array.from({ length: ROOMS }, (_, i) => `load${i}`);
+    const rooms = Array.from({ length: ROOMS }, (_, i) => `load${ROOMS}x${i}`);
     const publishers = rooms.map((r) => new TestPublisher(redis.url, r));
     const viewers = rooms.flatMap((r) => Array.from({ length: VIEWERS_PER_ROOM }, () => new TestViewer(gw.wsUrl(r), { hash: false })));
     await Promise.all(viewers.map((v) => v.opened));
@@ -74,7 +88,7 @@ describe('under load', () => {
     expect(await gw.metric('framecast_gateway_frames_delivered_total')).toBe(total * ROOMS * VIEWERS_PER_ROOM);
     // Nothing accumulates per frame: keeping one copy of each frame per room would add ~29 MB
     // between the two floors, one per viewer over a gigabyte.
-    console.log(`load test: retained ${(retainedFirst / 1e6).toFixed(1)} MB -> ${(retainedLast / 1e6).toFixed(1)} MB over ${SECONDS} s`);
+    console.log(`load test (${ROOMS} rooms × ${VIEWERS_PER_ROOM}): retained ${(retainedFirst / 1e6).toFixed(1)} MB -> ${(retainedLast / 1e6).toFixed(1)} MB over ${SECONDS} s`);
     expect(retainedLast - retainedFirst).toBeLessThan(16 * 1024 * 1024);
     viewers.forEach((v) => v.close());
     publishers.forEach((p) => p.close());
