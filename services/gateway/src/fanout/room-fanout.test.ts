@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { decodeEnvelope, encodeEnvelope } from '@framecast/protocol';
 import { MJPEG_BOUNDARY } from './mjpeg-part.ts';
-import { imageOf, keepFrame, RoomFanout, type KeptFrame } from './room-fanout.ts';
+import { imageOf, keepFrame, RoomFanout, SPLIT_WRITE_MAX_VIEWERS, wireBytes, wireOf, type KeptFrame } from './room-fanout.ts';
 import { Viewer } from './viewer.ts';
 
 // RoomFanout in-process, over real loopback TCP sockets: the server end is what the fan-out
@@ -13,6 +13,8 @@ interface Pair {
   server: Socket;
   client: Socket;
   received: () => number;
+  /** Everything the client end has read. */
+  bytes: () => Buffer;
 }
 
 const open: Array<{ close(): void }> = [];
@@ -31,9 +33,13 @@ async function socketPair(): Promise<Pair> {
   const [server] = await accepted;
   srv.close();
   let bytes = 0;
-  client.on('data', (d: Buffer) => (bytes += d.byteLength));
+  const chunks: Buffer[] = [];
+  client.on('data', (d: Buffer) => {
+    bytes += d.byteLength;
+    chunks.push(d);
+  });
   open.push({ close: () => (server.destroy(), client.destroy()) });
-  return { server, client, received: () => bytes };
+  return { server, client, received: () => bytes, bytes: () => Buffer.concat(chunks) };
 }
 
 let nextId = 1;
@@ -56,7 +62,7 @@ describe('RoomFanout', () => {
     let total = 0;
     for (let s = 0; s < 20; s++) {
       const f = frame(s, 1000);
-      total += f.wire.byteLength;
+      total += wireBytes(f);
       expect(fanout.deliver(f)).toEqual({ sent: 3, skipped: 0, thinned: 0 });
     }
     await Promise.all(pairs.map(async (p) => {
@@ -85,7 +91,7 @@ describe('RoomFanout', () => {
     for (; n < 600; n++) {
       const f = frame(n, frameBytes, t0 + n * 100);
       fanout.deliver(f);
-      readerBytes += f.wire.byteLength;
+      readerBytes += wireBytes(f);
       peakBuffered = Math.max(peakBuffered, stalled.server.writableLength);
       // Let the reader drain, so only the stalled viewer is ever behind.
       while (reader.received() < readerBytes) await once(reader.client, 'data');
@@ -216,13 +222,41 @@ describe('RoomFanout', () => {
     expect(part.subarray(bodyStart, bodyStart + 3000).equals(jpeg)).toBe(true);
     expect(part.subarray(bodyStart + 3000).toString('latin1')).toBe('\r\n');
     while (mjpegPair.received() < part.byteLength) await once(mjpegPair.client, 'data');
-    while (wsPair.received() < f.wire.byteLength) await once(wsPair.client, 'data');
-    expect([mjpegPair.received(), wsPair.received()]).toEqual([part.byteLength, f.wire.byteLength]);
+    while (wsPair.received() < wireBytes(f)) await once(wsPair.client, 'data');
+    expect([mjpegPair.received(), wsPair.received()]).toEqual([part.byteLength, wireBytes(f)]);
     // A room without MJPEG viewers never builds the part.
     const wsOnly = new RoomFanout('r2', { maxBufferedBytes: 1 << 20, stallTimeoutMs: 1000 }, () => {});
     wsOnly.viewers.add(viewerOn(wsPair, 'r2'));
     const g = frame(43, 100);
     wsOnly.deliver(g);
     expect(g.mjpeg).toBeNull();
+  });
+
+  it('small rooms get header and envelope as one writev without a copy, busy rooms one joined message: the same bytes either way', async () => {
+    const smallPairs = await Promise.all([socketPair(), socketPair()]);
+    const busyPairs = await Promise.all(Array.from({ length: SPLIT_WRITE_MAX_VIEWERS + 1 }, () => socketPair()));
+    const small = new RoomFanout('s', { maxBufferedBytes: 1 << 20, stallTimeoutMs: 1000 }, () => {});
+    const busy = new RoomFanout('b', { maxBufferedBytes: 1 << 20, stallTimeoutMs: 1000 }, () => {});
+    smallPairs.forEach((p) => small.viewers.add(viewerOn(p, 's')));
+    busyPairs.forEach((p) => busy.viewers.add(viewerOn(p, 'b')));
+    // Every websocket length encoding: 7-bit, 16-bit and 64-bit lengths.
+    const sizes = [10, 100, 5000, 70_000];
+    const sent: Buffer[] = [];
+    for (const [i, bytes] of sizes.entries()) {
+      const a = frame(i, bytes);
+      const b = frame(i, bytes);
+      small.deliver(a);
+      busy.deliver(b);
+      expect(a.wire, 'a small room builds no joined message').toBeNull();
+      expect(b.wire).not.toBeNull();
+      sent.push(wireOf(b));
+    }
+    const env = encodeEnvelope({ sequence: 9, captureTimeUs: 1, width: 2, height: 2 }, Buffer.alloc(50_000));
+    expect(keepFrame(decodeEnvelope(env).header, env).envelope, 'the envelope is kept as delivered, not copied').toBe(env);
+    const expected = Buffer.concat(sent);
+    for (const p of [...smallPairs, ...busyPairs]) {
+      while (p.received() < expected.byteLength) await once(p.client, 'data');
+      expect(p.bytes().equals(expected)).toBe(true);
+    }
   });
 });

@@ -1,13 +1,27 @@
 import type { FrameHeader } from '@framecast/protocol';
 import { mjpegPart } from './mjpeg-part.ts';
-import { frameBinaryMessage, wsHeaderLength } from './ws-frame.ts';
+import { wsBinaryHeader } from './ws-frame.ts';
 import type { Viewer } from './viewer.ts';
 
-/** A frame as the gateway keeps and sends it: the published envelope, framed once for websockets. */
+/**
+ * Rooms with at most this many websocket viewers get each frame as two writes (the 2–10-byte
+ * websocket header, then the envelope exactly as Redis delivered it) in one corked writev per
+ * viewer: nothing is copied or allocated per frame beyond the header. Busier rooms get one joined
+ * message, built once per frame and shared, because one write per viewer costs less than two once
+ * enough viewers share the copy. The camera shape (many rooms, a viewer or two each) paid a 30 KB
+ * copy and its garbage per Redis message for every frame (issue 13).
+ */
+export const SPLIT_WRITE_MAX_VIEWERS = 4;
+
+/** A frame as the gateway keeps and sends it: the published envelope, and its websocket header. */
 export interface KeptFrame {
   header: FrameHeader;
-  /** The websocket message (header + the exact published envelope bytes). */
-  wire: Buffer;
+  /** The envelope exactly as the bus delivered it (never copied). */
+  envelope: Buffer;
+  /** The websocket frame header for a binary message of the envelope's length. */
+  wsHeader: Buffer;
+  /** wsHeader + envelope in one buffer, built on first use by a busy room (see SPLIT_WRITE_MAX_VIEWERS). */
+  wire: Buffer | null;
   envelopeBytes: number;
   /** Gateway clock (ms) when the frame arrived, for the first-frame age check. */
   receivedAt: number;
@@ -16,17 +30,35 @@ export interface KeptFrame {
 }
 
 export function keepFrame(header: FrameHeader, envelope: Buffer): KeptFrame {
-  return { header, wire: frameBinaryMessage(envelope), envelopeBytes: envelope.byteLength, receivedAt: Date.now(), mjpeg: null };
+  return { header, envelope, wsHeader: wsBinaryHeader(envelope.byteLength), wire: null, envelopeBytes: envelope.byteLength, receivedAt: Date.now(), mjpeg: null };
+}
+
+/** The whole websocket message of a frame, built once and then shared. */
+export function wireOf(frame: KeptFrame): Buffer {
+  return (frame.wire ??= Buffer.concat([frame.wsHeader, frame.envelope]));
+}
+
+/** Bytes a websocket viewer is sent for the frame. */
+export function wireBytes(frame: KeptFrame): number {
+  return frame.wsHeader.byteLength + frame.envelopeBytes;
 }
 
 /** The frame's image (the envelope's payload: a JPEG), a view into the kept bytes. */
 export function imageOf(frame: KeptFrame): Buffer {
-  return frame.wire.subarray(wsHeaderLength(frame.envelopeBytes) + frame.header.headerLength);
+  return frame.envelope.subarray(frame.header.headerLength, frame.header.headerLength + frame.header.payloadLength);
 }
 
-/** The bytes `viewer` is sent for `frame`: the websocket message, or the MJPEG part. */
-function bytesFor(viewer: Viewer, frame: KeptFrame): Buffer {
-  return viewer.mjpeg ? (frame.mjpeg ??= mjpegPart(imageOf(frame), frame.header)) : frame.wire;
+/** Writes `frame` to one viewer: the MJPEG part, the shared joined message, or header and envelope in one writev. */
+function writeTo(viewer: Viewer, frame: KeptFrame, joined: boolean): void {
+  const socket = viewer.socket;
+  if (viewer.mjpeg) socket.write((frame.mjpeg ??= mjpegPart(imageOf(frame), frame.header)));
+  else if (joined) socket.write(wireOf(frame));
+  else {
+    socket.cork();
+    socket.write(frame.wsHeader);
+    socket.write(frame.envelope);
+    socket.uncork();
+  }
 }
 
 export interface DeliveryResult {
@@ -44,8 +76,8 @@ export interface FanoutLimits {
 
 /**
  * The viewers of one room on this gateway and the room's latest frame. `deliver` is the hot path:
- * one pass over the viewers, one socket write of shared bytes per viewer that keeps up, nothing
- * allocated per viewer.
+ * one pass over the viewers, one socket write (or one corked writev) of shared bytes per viewer
+ * that keeps up, nothing allocated per viewer.
  */
 export class RoomFanout {
   readonly viewers = new Set<Viewer>();
@@ -71,7 +103,8 @@ export class RoomFanout {
   deliver(frame: KeptFrame): DeliveryResult {
     this.latest = frame;
     const { maxBufferedBytes, stallTimeoutMs } = this.limits;
-    const size = frame.wire.byteLength;
+    const size = wireBytes(frame);
+    const joined = this.viewers.size > SPLIT_WRITE_MAX_VIEWERS;
     const now = frame.receivedAt;
     const captureMs = frame.header.captureTimeUs / 1000;
     let sent = 0;
@@ -95,7 +128,7 @@ export class RoomFanout {
       }
       v.stalledSince = 0;
       v.framesSent++;
-      v.socket.write(bytesFor(v, frame));
+      writeTo(v, frame, joined);
       sent++;
     }
     return { sent, skipped, thinned };
@@ -108,7 +141,7 @@ export class RoomFanout {
     if (!l || viewer.closing || now - l.receivedAt > maxAgeMs) return false;
     if (viewer.frameIntervalMs !== 0) viewer.takeSlot(l.header.captureTimeUs / 1000);
     viewer.framesSent++;
-    viewer.socket.write(bytesFor(viewer, l));
+    writeTo(viewer, l, false);
     return true;
   }
 }

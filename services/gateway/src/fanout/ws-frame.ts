@@ -6,9 +6,16 @@
  * framing is identical for every viewer.
  */
 export function frameBinaryMessage(payload: Uint8Array): Buffer {
-  const len = payload.byteLength;
+  return Buffer.concat([wsBinaryHeader(payload.byteLength), payload]);
+}
+
+/**
+ * The header alone, for writing in front of a payload that stays where it is (a small room writes
+ * header and envelope as one writev instead of copying the envelope into a joined message).
+ */
+export function wsBinaryHeader(len: number): Buffer {
   const headerLength = wsHeaderLength(len);
-  const out = Buffer.allocUnsafe(headerLength + len);
+  const out = Buffer.allocUnsafe(headerLength);
   out[0] = 0x82; // FIN + opcode 2 (binary)
   if (headerLength === 2) {
     out[1] = len;
@@ -20,7 +27,6 @@ export function frameBinaryMessage(payload: Uint8Array): Buffer {
     out.writeUInt32BE(Math.floor(len / 0x1_0000_0000), 2);
     out.writeUInt32BE(len >>> 0, 6);
   }
-  out.set(payload, headerLength);
   return out;
 }
 
