@@ -1,5 +1,5 @@
 // Types of viewer-protocol.js, for the TypeScript side (its test); the browser reads the .js alone.
-import type { CloseSpec, EnvelopeErrorCode, FrameHeader } from '../src/index.ts';
+import type { CloseSpec, EnvelopeErrorCode, FrameHeader, FrameInit } from '../src/index.ts';
 
 export declare const ENVELOPE_MAGIC: number;
 export declare const ENVELOPE_VERSION: number;
@@ -17,3 +17,4 @@ export declare class EnvelopeError extends Error {
 }
 export declare function readHeader(buf: ArrayBuffer | ArrayBufferView, maxBytes?: number): FrameHeader | EnvelopeError;
 export declare function decodeEnvelope(buf: ArrayBuffer | ArrayBufferView, maxBytes?: number): { header: FrameHeader; payload: Uint8Array };
+export declare function encodeEnvelope(init: FrameInit, payload: ArrayBuffer | ArrayBufferView): Uint8Array;

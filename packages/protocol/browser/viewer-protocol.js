@@ -1,5 +1,5 @@
-// The framecast wire format for browsers: frame envelope decoding, the close-code table and the
-// reconnect rule, as one plain ES module with no dependencies (browsers cannot run the .ts files).
+// The framecast wire format for browsers: frame envelope decoding and encoding (the publish page),
+// the close-code table and the reconnect rule, as one plain ES module with no dependencies (browsers cannot run the .ts files).
 // It mirrors packages/protocol/src (envelope.ts, close-codes.ts, control.ts) and README.md;
 // src/browser-module.test.ts holds it to the TypeScript implementation, so the two cannot drift.
 // The gateway serves it as /protocol.js; its viewer page imports it.
@@ -23,6 +23,7 @@ export const CloseCode = Object.freeze({
   BadRequest: 4400,
   Unauthorized: 4401,
   Forbidden: 4403,
+  RoomBusy: 4409,
   NotResponding: 4504,
   Stalled: 4508,
 });
@@ -37,6 +38,9 @@ export const CLOSES = Object.freeze({
   forbidden: Object.freeze({ code: 4403, reason: 'this token does not open this room', reconnect: false }),
   origin_forbidden: Object.freeze({ code: 4403, reason: 'websocket connections from this origin are not allowed', reconnect: false }),
   message_too_big: Object.freeze({ code: 1009, reason: 'message too big', reconnect: false }),
+  publish_unauthorized: Object.freeze({ code: 4401, reason: 'a valid publish token for this room is required', reconnect: false }),
+  publish_token_expired: Object.freeze({ code: 4401, reason: 'publish token expired', reconnect: false }),
+  room_busy: Object.freeze({ code: 4409, reason: 'another publisher is live in this room', reconnect: false }),
   stalled: Object.freeze({ code: 4508, reason: 'viewer stalled: not reading frames', reconnect: true }),
   not_responding: Object.freeze({ code: 4504, reason: 'viewer not answering pings', reconnect: true }),
   shutting_down: Object.freeze({ code: 1012, reason: 'gateway restarting, reconnect', reconnect: true }),
@@ -110,6 +114,32 @@ export function readHeader(buf, maxBytes = ENVELOPE_MAX_BYTES) {
     height: view.getUint16(26),
     payloadLength,
   };
+}
+
+/**
+ * An envelope around `payload` (the JPEG bytes, an ArrayBuffer or a view): `init` is
+ * `{ sequence, captureTimeUs, width, height, codec?, flags? }`, as encodeEnvelope in envelope.ts.
+ * Returns a Uint8Array of exactly the envelope, ready for WebSocket.send.
+ */
+export function encodeEnvelope(init, payload) {
+  const body = bytesOf(payload);
+  const out = new Uint8Array(ENVELOPE_HEADER_V1_BYTES + body.byteLength);
+  const view = new DataView(out.buffer, 0, ENVELOPE_HEADER_V1_BYTES);
+  view.setUint32(0, ENVELOPE_MAGIC);
+  view.setUint8(4, ENVELOPE_VERSION);
+  view.setUint8(5, init.codec ?? CODEC_JPEG);
+  view.setUint16(6, init.flags ?? 0);
+  view.setUint16(8, ENVELOPE_HEADER_V1_BYTES);
+  view.setUint16(10, 0);
+  view.setUint32(12, init.sequence >>> 0);
+  const t = Math.max(0, Math.floor(init.captureTimeUs));
+  view.setUint32(16, Math.floor(t / TWO_POW_32));
+  view.setUint32(20, t % TWO_POW_32);
+  view.setUint16(24, init.width);
+  view.setUint16(26, init.height);
+  view.setUint32(28, body.byteLength);
+  out.set(body, ENVELOPE_HEADER_V1_BYTES);
+  return out;
 }
 
 /** Header and payload (a Uint8Array view into the input, no copy); throws EnvelopeError on anything malformed. */

@@ -148,6 +148,30 @@ describe('browser/viewer-protocol.js against the TypeScript implementation', () 
     for (const [code, input, max] of cases) expect(agree(input, max), code).toEqual({ error: code });
   });
 
+  it('encodes every frame to the same bytes as encodeEnvelope (the publish page sends them)', () => {
+    const init = fc.record({
+      sequence: fc.integer({ min: -1, max: 0x1_0000_0001 }),
+      captureTimeUs: fc.oneof(fc.integer({ min: -5, max: Number.MAX_SAFE_INTEGER }), fc.double({ min: 0, max: 2e15, noNaN: true })),
+      width: fc.integer({ min: 0, max: 0xffff }),
+      height: fc.integer({ min: 0, max: 0xffff }),
+      flags: fc.option(fc.integer({ min: 0, max: 0xffff }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(init, fc.uint8Array({ maxLength: 2048 }), fc.nat({ max: 9 }), (frame, payload, offset) => {
+        const want = encodeEnvelope(frame, payload);
+        // The payload as a page has it: an ArrayBuffer (Blob.arrayBuffer()), or a view at an offset.
+        const padded = new Uint8Array(payload.byteLength + offset);
+        padded.set(payload, offset);
+        const got = browser.encodeEnvelope(frame, arrayBufferOf(payload));
+        expect(got).toBeInstanceOf(Uint8Array);
+        expect(Buffer.from(got).equals(want)).toBe(true);
+        expect(Buffer.from(browser.encodeEnvelope(frame, padded.subarray(offset))).equals(want)).toBe(true);
+        // And it decodes, on both sides, to what was put in.
+        expect(agree(got)).not.toHaveProperty('error');
+      }),
+    );
+  });
+
   it('agrees on arbitrary bytes', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => void agree(bytes)));
   });

@@ -26,6 +26,8 @@ export const CloseCode = {
   Unauthorized: 4401,
   /** The token is valid but does not grant this room, or the page's origin is not allowed. Permanent. */
   Forbidden: 4403,
+  /** Another publisher is live in this room (one publisher per room). Permanent: retry by hand. */
+  RoomBusy: 4409,
   /** The viewer did not answer the gateway's ping (pong) within a ping interval: its network vanished. Transient. */
   NotResponding: 4504,
   /** The viewer stopped reading: its socket stayed full past the stall timeout. Transient. */
@@ -44,7 +46,7 @@ export interface CloseSpec {
 }
 
 /**
- * Every way the gateway refuses or closes a viewer, keyed by the `error` name of the control
+ * Every way the gateway refuses or closes a viewer (or a browser publisher), keyed by the `error` name of the control
  * message that precedes the close. A close always goes through this table, so the code, the
  * error name, the reason text and the reconnect advice can never disagree (a 1013 that says
  * "overloaded" while the gateway is merely starting was the bug this table ends).
@@ -58,6 +60,9 @@ export const CLOSES = {
   forbidden: { code: CloseCode.Forbidden, reason: 'this token does not open this room', reconnect: false },
   origin_forbidden: { code: CloseCode.Forbidden, reason: 'websocket connections from this origin are not allowed', reconnect: false },
   message_too_big: { code: CloseCode.MessageTooBig, reason: 'message too big', reconnect: false },
+  publish_unauthorized: { code: CloseCode.Unauthorized, reason: 'a valid publish token for this room is required', reconnect: false },
+  publish_token_expired: { code: CloseCode.Unauthorized, reason: 'publish token expired', reconnect: false },
+  room_busy: { code: CloseCode.RoomBusy, reason: 'another publisher is live in this room', reconnect: false },
   stalled: { code: CloseCode.Stalled, reason: 'viewer stalled: not reading frames', reconnect: true },
   not_responding: { code: CloseCode.NotResponding, reason: 'viewer not answering pings', reconnect: true },
   shutting_down: { code: CloseCode.ServiceRestart, reason: 'gateway restarting, reconnect', reconnect: true },
@@ -78,6 +83,7 @@ export const CLOSE_REASONS: Record<CloseCodeValue, string> = {
   [CloseCode.InvalidRoom]: CLOSES.invalid_room.reason,
   [CloseCode.Unauthorized]: 'unauthorized',
   [CloseCode.Forbidden]: 'forbidden',
+  [CloseCode.RoomBusy]: CLOSES.room_busy.reason,
   [CloseCode.NotResponding]: CLOSES.not_responding.reason,
   [CloseCode.Stalled]: CLOSES.stalled.reason,
 };

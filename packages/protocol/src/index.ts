@@ -16,3 +16,4 @@ export * from './registry-keys.ts';
 export * from './registry-api.ts';
 export * from './viewer-options.ts';
 export * from './variants.ts';
+export * from './publish.ts';

@@ -1,4 +1,5 @@
 import { ENVELOPE_VERSION } from './envelope.ts';
+import type { PublishDropReason } from './publish.ts';
 
 /**
  * What a viewer may choose for itself: a frame-rate cap. It is given in the URL (`?fps=N` on the
@@ -21,12 +22,17 @@ export interface OptionsMessage {
   fps: number | null;
 }
 
-/** A viewer message the gateway did not apply; the connection stays open. */
+/**
+ * A viewer message the gateway did not apply, or (to a publisher) frames it dropped; the
+ * connection stays open either way.
+ */
 export interface RejectedMessage {
   type: 'rejected';
   v: typeof ENVELOPE_VERSION;
   error: 'bad_message';
   message: string;
+  /** To publishers only: frames dropped since the previous note, by reason (notes go out at most once a second). */
+  dropped?: Partial<Record<PublishDropReason, number>>;
 }
 
 export class ViewerOptionError extends Error {
@@ -81,7 +87,7 @@ export function optionsMessage(fps: number | null): string {
   return JSON.stringify(msg);
 }
 
-export function rejectedMessage(message: string): string {
-  const msg: RejectedMessage = { type: 'rejected', v: ENVELOPE_VERSION, error: 'bad_message', message };
+export function rejectedMessage(message: string, dropped?: Partial<Record<PublishDropReason, number>>): string {
+  const msg: RejectedMessage = dropped ? { type: 'rejected', v: ENVELOPE_VERSION, error: 'bad_message', message, dropped } : { type: 'rejected', v: ENVELOPE_VERSION, error: 'bad_message', message };
   return JSON.stringify(msg);
 }

@@ -22,11 +22,19 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /**
+   * Flags after the fixed ones, e.g. a fake camera for getUserMedia:
+   * `--use-fake-device-for-media-stream --use-fake-ui-for-media-stream`.
+   */
+  args?: string[];
+}
+
 /** Headless Chromium with a fresh profile that is removed on close. */
-export async function launchChromium(): Promise<TestBrowser> {
+export async function launchChromium(opts: LaunchOptions = {}): Promise<TestBrowser> {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'framecast-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...(opts.args ?? [])], headless: true });
   return {
     context,
     async close() {

@@ -4,6 +4,8 @@ export {
   grantsRoom,
   TOKEN_ISSUER,
   TOKEN_AUDIENCE,
+  PUBLISH_TOKEN_AUDIENCE,
+  TOKEN_SCOPES,
   TOKEN_ALGORITHM,
   MIN_SECRET_BYTES,
   CLOCK_TOLERANCE_S,
@@ -11,5 +13,6 @@ export {
   type TokenCheck,
   type TokenFailure,
   type IssueOptions,
+  type TokenScope,
 } from './tokens.ts';
 export { tokenSecretEnvFields } from './token-secret.ts';

@@ -4,6 +4,20 @@ import { isValidRoomName } from '@framecast/protocol';
 /** Who signs and who accepts: a token minted for something else is not a viewer token. */
 export const TOKEN_ISSUER = 'framecast-registry';
 export const TOKEN_AUDIENCE = 'framecast-gateway';
+/**
+ * The audience of publish tokens. Publish tokens differ from viewer tokens twice over: their
+ * `scope` claim says `publish`, and their audience is not the viewers' one, so even a gateway
+ * that predates the scope claim refuses a publish token as a viewer token (the audience check
+ * fails), and no viewer token passes the publish check (it has neither).
+ */
+export const PUBLISH_TOKEN_AUDIENCE = 'framecast-gateway-publish';
+/**
+ * What a token is for. `view`: watch the rooms it names (tokens without a scope claim, all the
+ * tokens issued before publish tokens existed, are viewer tokens). `publish`: send frames to them
+ * from a browser (the gateway's /ws/publish/<room>); a publish token never opens a room for viewing.
+ */
+export const TOKEN_SCOPES = ['view', 'publish'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
 /** The only algorithm accepted: `alg: none` and every other algorithm are refused. */
 export const TOKEN_ALGORITHM = 'HS256';
 /** Tolerated clock difference between the registry that signs and the gateway that checks. */
@@ -18,9 +32,12 @@ export interface ViewerClaims {
   rooms: string[];
   /** Expiry, ms since the Unix epoch. */
   expiresAt: number;
+  /** What the token is for; always the scope that was asked of verify(). */
+  scope: TokenScope;
 }
 
-export type TokenFailure = 'missing' | 'expired' | 'invalid';
+/** `wrong_scope`: a genuine token (signature, issuer and expiry check out) for the other purpose. */
+export type TokenFailure = 'missing' | 'expired' | 'invalid' | 'wrong_scope';
 export type TokenCheck = { ok: true; claims: ViewerClaims } | { ok: false; reason: TokenFailure; message: string };
 
 function keyOf(secret: string): Uint8Array {
@@ -33,8 +50,13 @@ export interface IssueOptions {
   rooms: string[];
   user?: string | null;
   ttlSeconds: number;
+  /** Default `view`: a viewer token (no scope claim, as before publish tokens existed). */
+  scope?: TokenScope;
   now?: number;
 }
+
+const AUDIENCES: Record<TokenScope, string> = { view: TOKEN_AUDIENCE, publish: PUBLISH_TOKEN_AUDIENCE };
+const TOKEN_NAMES: Record<TokenScope, string> = { view: 'viewer token', publish: 'publish token' };
 
 /** Signs viewer tokens (the registry). */
 export class ViewerTokenSigner {
@@ -46,10 +68,12 @@ export class ViewerTokenSigner {
   async issue(opts: IssueOptions): Promise<{ token: string; expiresAt: number }> {
     const nowS = Math.floor((opts.now ?? Date.now()) / 1000);
     const exp = nowS + opts.ttlSeconds;
-    const jwt = new SignJWT({ rooms: opts.rooms })
+    const scope = opts.scope ?? 'view';
+    // Viewer tokens keep exactly the claims they always had; only publish tokens carry a scope.
+    const jwt = new SignJWT(scope === 'view' ? { rooms: opts.rooms } : { rooms: opts.rooms, scope })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
-      .setAudience(TOKEN_AUDIENCE)
+      .setAudience(AUDIENCES[scope])
       .setIssuedAt(nowS)
       .setExpirationTime(exp);
     if (opts.user) jwt.setSubject(opts.user);
@@ -64,27 +88,45 @@ export class ViewerTokenVerifier {
     this.key = keyOf(secret);
   }
 
-  async verify(token: string | null | undefined): Promise<TokenCheck> {
-    if (!token) return { ok: false, reason: 'missing', message: 'this room is private: a viewer token is required' };
+  /**
+   * Checks a token for one purpose (`view` unless said): a viewer token never passes as a publish
+   * token, nor a publish token as a viewer token. Both the audience and the `scope` claim must
+   * match; a token without a scope claim is a viewer token.
+   */
+  async verify(token: string | null | undefined, scope: TokenScope = 'view'): Promise<TokenCheck> {
+    const name = TOKEN_NAMES[scope];
+    if (!token) return { ok: false, reason: 'missing', message: scope === 'view' ? 'this room is private: a viewer token is required' : 'a publish token is required' };
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [TOKEN_ALGORITHM],
         issuer: TOKEN_ISSUER,
-        audience: TOKEN_AUDIENCE,
+        audience: AUDIENCES[scope],
         clockTolerance: CLOCK_TOLERANCE_S,
         requiredClaims: ['exp', 'rooms'],
       });
+      if ((payload.scope ?? 'view') !== scope) return wrongScope(scope);
       const rooms = payload.rooms;
       if (!Array.isArray(rooms) || !rooms.every(isValidRoomName)) return { ok: false, reason: 'invalid', message: 'token has no valid rooms claim' };
       const user = typeof payload.sub === 'string' ? payload.sub : null;
-      return { ok: true, claims: { user, rooms, expiresAt: (payload.exp ?? 0) * 1000 } };
+      return { ok: true, claims: { user, rooms, expiresAt: (payload.exp ?? 0) * 1000, scope } };
     } catch (err) {
-      if (err instanceof errors.JWTExpired) return { ok: false, reason: 'expired', message: 'viewer token expired' };
-      // Forged signatures, other algorithms (including `none`), wrong issuer or audience and
-      // garbage all end here; the client learns only that the token is not acceptable.
-      return { ok: false, reason: 'invalid', message: 'viewer token is not valid' };
+      if (err instanceof errors.JWTExpired) return { ok: false, reason: 'expired', message: `${name} expired` };
+      // jose checks the signature before the claims: an audience failure is a genuine token of
+      // ours, minted for the other purpose, and worth saying so.
+      if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud') return wrongScope(scope);
+      // Forged signatures, other algorithms (including `none`), wrong issuer and garbage all end
+      // here; the client learns only that the token is not acceptable.
+      return { ok: false, reason: 'invalid', message: `${name} is not valid` };
     }
   }
+}
+
+function wrongScope(wanted: TokenScope): TokenCheck {
+  return {
+    ok: false,
+    reason: 'wrong_scope',
+    message: wanted === 'publish' ? 'a viewer token cannot publish: publishing needs a publish token for this room' : 'a publish token cannot open a room for viewing: a viewer token is required',
+  };
 }
 
 export function grantsRoom(claims: ViewerClaims, room: string): boolean {

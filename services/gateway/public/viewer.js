@@ -17,6 +17,10 @@ $('pick').addEventListener('submit', (e) => {
 });
 
 const canvas = $('video');
+$('fullscreen').addEventListener('click', () => {
+  if (document.fullscreenElement) void document.exitFullscreen();
+  else void $('screen').requestFullscreen?.();
+});
 const ctx = canvas.getContext('2d');
 // skipped = gaps (frames the gateway did not send this page) + replaced (frames the page did not paint).
 const stats = { painted: 0, skipped: 0, gaps: 0, replaced: 0, lastSeq: null, latencies: [] };
@@ -242,7 +246,9 @@ function connect() {
     }
     if (!shouldReconnect(e.code)) return setState('error', `closed: ${lastError?.message || e.reason || e.code}`);
     setState('closed', `reconnecting (${e.code}${e.reason ? ` ${e.reason}` : ''})`);
-    setTimeout(connect, e.code === CloseCode.ServiceRestart ? 0 : backoff);
+    // Full jitter, so the viewers of a restarted gateway do not all come back in the same instant;
+    // a restarting gateway (1012) is left at once (within half a second) for another replica.
+    setTimeout(connect, e.code === CloseCode.ServiceRestart ? Math.random() * 500 : backoff / 2 + Math.random() * (backoff / 2));
     backoff = Math.min(backoff * 2, 5000);
   };
 }

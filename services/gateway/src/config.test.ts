@@ -12,6 +12,9 @@ describe('gateway configuration', () => {
     ['bad LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: must be one of/],
     ['ping interval too short', { FRAMECAST_PING_INTERVAL_MS: '50' }, /^FRAMECAST_PING_INTERVAL_MS: must be/],
     ['ping interval not a number', { FRAMECAST_PING_INTERVAL_MS: 'soon' }, /^FRAMECAST_PING_INTERVAL_MS: must be/],
+    ['publish rate of 0', { FRAMECAST_MAX_PUBLISH_FPS: '0' }, /^FRAMECAST_MAX_PUBLISH_FPS: must be >= 1/],
+    ['publish rate over 120', { FRAMECAST_MAX_PUBLISH_FPS: '240' }, /^FRAMECAST_MAX_PUBLISH_FPS: must be <= 120/],
+    ['publish rate not an integer', { FRAMECAST_MAX_PUBLISH_FPS: '12.5' }, /^FRAMECAST_MAX_PUBLISH_FPS: must be an integer/],
     ['no token secret with auth on', { FRAMECAST_TOKEN_SECRET: undefined }, /^FRAMECAST_TOKEN_SECRET: is required while FRAMECAST_AUTH=on/],
   ];
   it.each(cases)('%s: refused, naming the variable', (_name, env, message) => {
@@ -22,5 +25,10 @@ describe('gateway configuration', () => {
     expect(loadGatewayConfig({ FRAMECAST_TOKEN_SECRET: BASE.FRAMECAST_TOKEN_SECRET }, { embedded: true }).config.REDIS_URL).toBeUndefined();
     expect(() => loadGatewayConfig({}, { embedded: true })).toThrow(/FRAMECAST_TOKEN_SECRET: is required/);
     expect(loadGatewayConfig({ FRAMECAST_AUTH: 'off' }, { embedded: true }).config.FRAMECAST_AUTH).toBe('off');
+  });
+
+  it('browser publishers may send 30 frames a second unless FRAMECAST_MAX_PUBLISH_FPS says otherwise', () => {
+    expect(loadGatewayConfig(BASE).config.FRAMECAST_MAX_PUBLISH_FPS).toBe(30);
+    expect(loadGatewayConfig({ ...BASE, FRAMECAST_MAX_PUBLISH_FPS: '5' }).config.FRAMECAST_MAX_PUBLISH_FPS).toBe(5);
   });
 });

@@ -34,6 +34,11 @@ const common = {
   FRAMECAST_PRESENCE_HEARTBEAT_MS: envField.ms(100, 600_000, 5_000),
   /** The public-room set is reloaded this often even without a change notice (notices can be lost, FLUSHALL sends none). */
   FRAMECAST_ROOMS_REFRESH_MS: envField.ms(100, 600_000, 10_000),
+  /**
+   * Frames per second one browser publisher (/ws/publish/<room>) may send; more are dropped and
+   * counted (`rate`). A short burst of a quarter second's worth passes, the average may not.
+   */
+  FRAMECAST_MAX_PUBLISH_FPS: envField.int(1, 120, 30),
   /** Page origins allowed to open viewer websockets (comma-separated); unset: any. Same-origin pages always may. */
   FRAMECAST_ALLOWED_ORIGINS: allowedOriginsField,
   /** Headers, request and keep-alive timeouts of the HTTP server (slow clients are cut). */

@@ -34,7 +34,7 @@ export interface ControlPlane {
  */
 export function startControlPlane(hub: ViewerHub, config: GatewayConfig, control: GatewayControl | undefined, logger: Logger, register: Registry): ControlPlane {
   const authOn = config.FRAMECAST_AUTH === 'on';
-  if (!authOn) logger.warn('auth is off (FRAMECAST_AUTH=off): every room is open to every viewer');
+  if (!authOn) logger.warn('auth is off (FRAMECAST_AUTH=off): every room is open to every viewer, and to every publisher (/ws/publish/<room>)');
   else if (!control) logger.warn('no registry store: every room needs a viewer token');
   const identities = new Map<Viewer, ViewerIdentity>();
   const leases = new ViewerLeases((viewer) => hub.close(viewer, 'token_expired'));

@@ -12,6 +12,8 @@ import { readiness, registerOpsRoutes } from './routes/ops.ts';
 import { registerViewerPage } from './routes/viewer-page.ts';
 import { registerVideoRoutes } from './routes/video-http.ts';
 import { registerViewerUpgrades } from './routes/viewer-upgrade.ts';
+import { registerPublishRoute } from './routes/publish.ts';
+import type { PublisherHub } from './publish/publishers.ts';
 
 export const GATEWAY_VERSION = packageVersion(new URL('../package.json', import.meta.url));
 
@@ -29,12 +31,14 @@ export interface GatewayOptions {
 export interface Gateway {
   app: FastifyInstance;
   hub: ViewerHub;
+  /** Browser publishers (/ws/publish/<room>), at most one per room. */
+  publishers: PublisherHub;
   metrics: GatewayMetrics;
   /** Listens on HOST:PORT; resolves with the bound address (port 0 picks one). */
   listen(): Promise<{ host: string; port: number }>;
   /**
-   * Graceful shutdown within FRAMECAST_SHUTDOWN_TIMEOUT_MS: stop accepting, close viewers with
-   * 1012 so their clients reconnect to another replica, unsubscribe, quit the bus.
+   * Graceful shutdown within FRAMECAST_SHUTDOWN_TIMEOUT_MS: stop accepting, close viewers and
+   * publishers with 1012 so their clients reconnect to another replica, unsubscribe, quit the bus.
    */
   shutdown(): Promise<void>;
 }
@@ -80,7 +84,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   metrics.http.instrument(app);
   metrics.sampleReady = () => readiness(ctx) === 'ready';
   registerOpsRoutes(app, ctx);
-  const wss = registerViewerUpgrades(app, ctx);
+  const publish = await registerPublishRoute(app, ctx);
+  const wss = registerViewerUpgrades(app, ctx, publish.takeUpgrade);
   registerVideoRoutes(app, ctx);
   registerViewerPage(app);
 
@@ -91,7 +96,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   app.addHook('preClose', async () => {
     hub.draining = true;
     app.server.close();
-    await hub.closeAll('shutting_down', deadline);
+    await Promise.all([hub.closeAll('shutting_down', deadline), publish.publishers.closeAll(deadline)]);
   });
   app.addHook('onClose', async () => {
     // The leaves of the viewers just closed go out in one last presence report.
@@ -103,6 +108,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
   return {
     app,
     hub,
+    publishers: publish.publishers,
     metrics,
     async listen() {
       await app.listen({ host: config.HOST, port: config.PORT });

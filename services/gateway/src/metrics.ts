@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { collectNodeMetrics, HttpRequestMetrics, zeroCounter } from '@framecast/metrics';
-import { ENVELOPE_ERROR_CODES, type ErrorName } from '@framecast/protocol';
+import { ENVELOPE_ERROR_CODES, PUBLISH_FRAME_RESULTS, type ErrorName } from '@framecast/protocol';
 import { CLOSE_CODE_LABELS } from './viewer-closes.ts';
 
 /** Why a viewer is refused at connect: the close-table rows a connection can be refused with (the others close admitted viewers). */
@@ -15,6 +15,17 @@ export const VIEWER_REFUSAL_REASONS = [
   'unauthorized',
   'token_expired',
   'forbidden',
+] as const satisfies readonly ErrorName[];
+
+/** Why a browser publisher (/ws/publish/<room>) is refused at connect or closed by the gateway: close-table rows. */
+export const PUBLISHER_REFUSAL_REASONS = [
+  'invalid_room',
+  'origin_forbidden',
+  'shutting_down',
+  'publish_unauthorized',
+  'publish_token_expired',
+  'forbidden',
+  'room_busy',
 ] as const satisfies readonly ErrorName[];
 
 /** Why a frame is not sent to a viewer: its socket was full, or its frame-rate cap (`?fps=N`) thinned it. */
@@ -49,6 +60,9 @@ export class GatewayMetrics {
   readonly viewersByTransport: Gauge<'transport'>;
   readonly snapshots: Counter<'result'>;
   readonly viewerMessages: Counter<'result'>;
+  readonly publishFrames: Counter<'result'>;
+  readonly publishers: Gauge;
+  readonly publishersRefused: Counter<'reason'>;
   readonly roomsSubscribed: Gauge;
   readonly viewersClosed: Counter<'code'>;
   readonly viewersRefused: Counter<'reason'>;
@@ -104,6 +118,19 @@ export class GatewayMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.publishFrames = new Counter({
+      name: 'framecast_gateway_publish_frames_total',
+      help: 'Messages browser publishers (/ws/publish/<room>) sent, by result: published, or dropped as invalid (not a JPEG envelope of a sane size), oversized, rate (over FRAMECAST_MAX_PUBLISH_FPS), superseded (a newer frame replaced it while the bus was busy) or bus_down',
+      labelNames: ['result'],
+      registers,
+    });
+    this.publishers = new Gauge({ name: 'framecast_gateway_publishers', help: 'Browser publishers connected and live (at most one per room)', registers });
+    this.publishersRefused = new Counter({
+      name: 'framecast_gateway_publishers_refused_total',
+      help: 'Browser publishers refused at connect, by close-table row (publish_unauthorized, forbidden, room_busy, ...)',
+      labelNames: ['reason'],
+      registers,
+    });
     this.roomsSubscribed = new Gauge({ name: 'framecast_gateway_rooms_subscribed', help: 'Rooms this gateway is subscribed to on the bus', registers });
     this.viewersClosed = new Counter({
       name: 'framecast_gateway_viewers_closed_total',
@@ -139,6 +166,8 @@ export class GatewayMetrics {
     zeroCounter(this.viewersRefused, 'reason', VIEWER_REFUSAL_REASONS);
     zeroCounter(this.snapshots, 'result', SNAPSHOT_RESULTS);
     zeroCounter(this.viewerMessages, 'result', VIEWER_MESSAGE_RESULTS);
+    zeroCounter(this.publishFrames, 'result', PUBLISH_FRAME_RESULTS);
+    zeroCounter(this.publishersRefused, 'reason', PUBLISHER_REFUSAL_REASONS);
     for (const transport of VIEWER_TRANSPORTS) this.viewersByTransport.set({ transport }, 0);
   }
 }

@@ -13,6 +13,7 @@ export const API_ERRORS = {
   agent_key_not_found: { status: 404, description: 'no agent key of that id' },
   room_exists: { status: 409, description: 'a room of that name exists already' },
   auth_disabled: { status: 409, description: 'tokens cannot be issued: the registry runs with FRAMECAST_AUTH=off' },
+  room_has_camera: { status: 409, description: 'a capture agent reports a camera in this room: no publish token unless allowWithCamera is true' },
   payload_too_large: { status: 413, description: 'the body is over 64 KiB' },
   unsupported_media_type: { status: 415, description: 'the body is not application/json (charset, if given, utf-8)' },
   too_many_auth_failures: { status: 429, description: 'too many failed key checks from this address; retry after `retry-after` seconds' },

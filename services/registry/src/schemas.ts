@@ -94,6 +94,21 @@ export const TokenRequest = Type.Object(
 );
 export const TokenResponse = Type.Object({ token: Type.String(), room: RoomName, user: Type.Union([Type.String(), Type.Null()]), expiresAt: Millis });
 
+export const PublishTokenRequest = Type.Object(
+  {
+    user: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f]+$', description: 'becomes the token subject, shown in the gateway logs' })),
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 86_400, description: 'the token lifetime; a publisher still live when it ends is closed (4401 publish_token_expired)' })),
+    allowWithCamera: Type.Optional(Type.Boolean({ description: 'issue it even though a capture agent reports a camera in this room (both would publish to it)' })),
+  },
+  strict,
+);
+export const PublishTokenResponse = Type.Object({
+  token: Type.String({ description: 'a publish token: GET /ws/publish/<room> on a gateway, as the subprotocol framecast.token.<jwt> or Authorization: Bearer; never opens the room for viewing' }),
+  room: RoomName,
+  user: Type.Union([Type.String(), Type.Null()]),
+  expiresAt: Millis,
+});
+
 export const CameraReport = Type.Object(
   {
     room: RoomName,

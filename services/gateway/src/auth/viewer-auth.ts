@@ -13,9 +13,10 @@ export type Admission =
  * The token of a websocket request, from (in order) the `Sec-WebSocket-Protocol` header
  * (`framecast.token.<jwt>`, what browsers use: it stays out of the request line and so out of
  * access logs and history), `Authorization: Bearer` (clients that can set headers), or `?token=`
- * (clients that can do neither; the least private, documented as such).
+ * (clients that can do neither; the least private, documented as such). Publishers pass
+ * `fromQuery: false`: a publish token never travels in a URL.
  */
-export function tokenOf(req: IncomingMessage): string | null {
+export function tokenOf(req: IncomingMessage, { fromQuery = true }: { fromQuery?: boolean } = {}): string | null {
   const offered = req.headers['sec-websocket-protocol'];
   if (offered) {
     for (const p of offered.split(',')) {
@@ -26,6 +27,7 @@ export function tokenOf(req: IncomingMessage): string | null {
   const auth = req.headers.authorization;
   const bearer = auth ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
   if (bearer) return bearer;
+  if (!fromQuery) return null;
   const q = req.url?.indexOf('?') ?? -1;
   if (q < 0) return null;
   return new URLSearchParams(req.url!.slice(q + 1)).get('token') || null;

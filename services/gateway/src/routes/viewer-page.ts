@@ -20,13 +20,14 @@ const EMBEDDABLE = new Set(['framecast-player.js', 'protocol.js']);
 
 /**
  * The viewer app, plain files with no build step: `/` the room directory, `/rooms/:room` the
- * watch page, `/grid` several rooms at once, and `/framecast-player.js`, the embeddable
+ * watch page, `/grid` several rooms at once, `/publish/:room` the "go live" page (this tab's
+ * camera published through /ws/publish/:room), and `/framecast-player.js`, the embeddable
  * <framecast-player> element the grid uses and any page may include.
  */
 export function registerViewerPage(app: FastifyInstance): void {
   // Read once at start-up: the files are small and never change while the process runs.
   const files = new Map<string, Buffer>();
-  for (const name of ['index.html', 'viewer.js', 'directory.html', 'directory.js', 'grid.html', 'grid.js', 'app.css', 'framecast-player.js']) {
+  for (const name of ['index.html', 'viewer.js', 'directory.html', 'directory.js', 'grid.html', 'grid.js', 'app.css', 'framecast-player.js', 'publish.html', 'publish.js']) {
     files.set(name, readFileSync(new URL(name, PUBLIC)));
   }
   files.set('protocol.js', readFileSync(BROWSER_PROTOCOL));
@@ -46,5 +47,8 @@ export function registerViewerPage(app: FastifyInstance): void {
   });
   app.get('/rooms/:room', serve('index.html'));
   app.get('/grid', serve('grid.html'));
-  for (const name of ['viewer.js', 'directory.js', 'grid.js', 'app.css', 'framecast-player.js', 'protocol.js']) app.get(`/${name}`, serve(name));
+  // The "go live" page: this tab's camera published to the room (a publish token in the fragment or the form).
+  app.get('/publish', serve('publish.html'));
+  app.get('/publish/:room', serve('publish.html'));
+  for (const name of ['viewer.js', 'directory.js', 'grid.js', 'app.css', 'framecast-player.js', 'protocol.js', 'publish.js']) app.get(`/${name}`, serve(name));
 }

@@ -37,7 +37,7 @@ const ROUTE_PREFIX = '/ws/video/';
  * A refused connection is accepted, told why in an error message, then closed with a code from
  * the protocol, because a browser cannot read the HTTP status of a failed upgrade.
  */
-export function registerViewerUpgrades(app: FastifyInstance, ctx: GatewayContext): WebSocketServer {
+export function registerViewerUpgrades(app: FastifyInstance, ctx: GatewayContext, otherUpgrades?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -47,9 +47,12 @@ export function registerViewerUpgrades(app: FastifyInstance, ctx: GatewayContext
     // the connection unless one is selected; the token is never the one echoed back.
     handleProtocols: (offered) => (offered.has(VIEWER_SUBPROTOCOL) ? VIEWER_SUBPROTOCOL : false),
   });
+  // The server's one upgrade listener: viewers here, `/ws/publish/` to the publish route (a fastify
+  // route through @fastify/websocket, handed its upgrades by `otherUpgrades`), anything else 404.
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const room = roomFromUrl(req.url ?? '');
     if (room === null) {
+      if (otherUpgrades?.(req, socket, head)) return;
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
