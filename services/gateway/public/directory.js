@@ -44,13 +44,17 @@ function card(room) {
   return el;
 }
 
+function setLive(el, live) {
+  const badge = el.querySelector('.badge');
+  badge.textContent = live ? 'LIVE' : 'offline';
+  badge.className = `badge${live ? ' live' : ''}`;
+  el.dataset.live = String(live);
+}
+
 function render(el, room) {
   el.querySelector('.title').textContent = room.title || room.name;
   el.querySelector('.meta').textContent = meta(room);
-  const badge = el.querySelector('.badge');
-  badge.textContent = room.live ? 'LIVE' : 'offline';
-  badge.className = `badge${room.live ? ' live' : ''}`;
-  el.dataset.live = String(room.live);
+  setLive(el, room.live);
 }
 
 /** The room's latest frame as the card's picture; a 304 keeps what is shown. */
@@ -61,6 +65,9 @@ async function refreshThumb(el, room) {
     // no-cache: the browser revalidates with If-None-Match and the gateway answers 304 between frames.
     const res = await fetch(`/video/${encodeURIComponent(room.name)}.jpg`, { cache: 'no-cache' });
     if (!res.ok) throw new Error(String(res.status));
+    // A recent frame is live whoever sent it: the registry's flag comes from camera agents'
+    // heartbeats, and a room fed from a browser (/publish) has none.
+    if (!room.live) setLive(el, true);
     const etag = res.headers.get('etag');
     if (etag && img.dataset.etag === etag) return;
     const url = URL.createObjectURL(await res.blob());
