@@ -4,6 +4,7 @@ import { tokenOf, type Admission } from '../auth/viewer-auth.ts';
 import type { GatewayContext } from '../context.ts';
 import { MJPEG_RESPONSE_HEAD } from '../fanout/mjpeg-part.ts';
 import { imageOf } from '../fanout/room-fanout.ts';
+import { VIEWER_REFUSAL_REASONS } from '../metrics.ts';
 import type { ViewerOptions } from '../viewer-hub.ts';
 
 /**
@@ -96,7 +97,8 @@ function reasonOf(error: ErrorName): string {
   return REASONS[error] ?? error;
 }
 
-const REFUSAL_REASONS = new Set(['invalid_room', 'bad_request', 'shutting_down', 'overloaded', 'not_ready', 'room_private', 'unauthorized', 'token_expired', 'forbidden']);
+/** The refusal reasons the viewers-refused metric declares (the same for websocket and MJPEG viewers). */
+const REFUSAL_REASONS: ReadonlySet<string> = new Set(VIEWER_REFUSAL_REASONS);
 function isRefusalReason(error: string): error is ErrorName {
   return REFUSAL_REASONS.has(error);
 }
