@@ -152,11 +152,11 @@ describe('the viewer app', () => {
     await page.screenshot({ path: join(SHOTS, 'watch.png') });
   });
 
-  it('fits a 375 px phone screen: no horizontal scroll on the directory, grid and watch page', async () => {
-    for (const path of ['/', `/grid?rooms=${ROOMS.join(',')}`, '/rooms/north']) {
+  it('fits a 375 px phone screen: no horizontal scroll on the directory, grid, watch and go-live pages', async () => {
+    for (const path of ['/', `/grid?rooms=${ROOMS.join(',')}`, '/rooms/north', '/publish/north']) {
       const page = await open(path, { width: 375, height: 740 });
       await page.waitForLoadState('networkidle').catch(() => {});
-      await page.waitForFunction(() => document.querySelector('.card, framecast-player, #video') !== null);
+      await page.waitForFunction(() => document.querySelector('.card, framecast-player, #video, #preview') !== null);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       expect(width, path).toBeLessThanOrEqual(375);
     }
