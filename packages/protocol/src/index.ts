@@ -17,3 +17,4 @@ export * from './registry-api.ts';
 export * from './viewer-options.ts';
 export * from './variants.ts';
 export * from './publish.ts';
+export * from './jpeg.ts';

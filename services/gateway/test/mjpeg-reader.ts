@@ -1,3 +1,4 @@
+import { jpegFrameSize } from '@framecast/protocol';
 import { request, type IncomingHttpHeaders } from 'node:http';
 
 export interface MjpegPart {
@@ -76,16 +77,9 @@ export class MjpegReader {
   }
 }
 
-/** The width and height in a JPEG's start-of-frame marker (baseline or progressive). */
+/** The width and height a JPEG's start-of-frame states (the protocol's reader); throws for anything else. */
 export function jpegSize(jpeg: Buffer): { width: number; height: number } {
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Error('not a JPEG (no SOI)');
-  let i = 2;
-  while (i + 9 < jpeg.byteLength) {
-    if (jpeg[i] !== 0xff) throw new Error(`JPEG marker expected at ${i}`);
-    const marker = jpeg[i + 1]!;
-    const length = jpeg.readUInt16BE(i + 2);
-    if (marker === 0xc0 || marker === 0xc1 || marker === 0xc2) return { height: jpeg.readUInt16BE(i + 5), width: jpeg.readUInt16BE(i + 7) };
-    i += 2 + length;
-  }
-  throw new Error('JPEG without a start-of-frame marker');
+  const size = jpegFrameSize(jpeg);
+  if (!size.ok) throw new Error(size.problem);
+  return { width: size.width, height: size.height };
 }

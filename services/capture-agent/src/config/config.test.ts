@@ -81,6 +81,9 @@ describe('loadAgentConfig', () => {
     ['FRAMECAST_QUALITY', '0'],
     ['FRAMECAST_QUALITY', '101'],
     ['FRAMECAST_LAST_FRAME_TTL_MS', '-1'],
+    ['FRAMECAST_VARIANT_CHECK_MS', '-1'],
+    ['FRAMECAST_VARIANT_CHECK_MS', '90000'],
+    ['FRAMECAST_VARIANT_CHECK_MS', 'soon'],
     ['REDIS_URL', 'http://localhost'],
     ['LOG_LEVEL', 'loud'],
   ])('names %s when it is %j', (variable, value) => {

@@ -1,52 +1,15 @@
+import { hasJpegStart, jpegFrameSize, type JpegSize } from '@framecast/protocol';
+
 /**
  * Whether bytes from a browser publisher are one whole JPEG of the size its envelope claims. Not a
- * decoder: it walks the marker segments from SOI to the first start-of-frame (where the picture's
- * size is written), and checks that the data ends with EOI. That is cheap (a few dozen bytes read
- * per frame, the segments before SOF being skipped by their lengths) and catches what a viewer
- * would otherwise choke on: something that is not a JPEG, a truncated one, or a header whose
- * width and height disagree with the picture (viewers size their canvas from the header).
+ * decoder: SOI at the start, EOI at the end, and the size its start-of-frame states (read by the
+ * protocol's jpegFrameSize, as the capture agent reads it). That catches what a viewer would
+ * otherwise choke on: something that is not a JPEG, a truncated one, or a header whose width and
+ * height disagree with the picture (viewers size their canvas from the header).
  */
-
-/** How far into the data the start-of-frame may be: past APPn/EXIF/ICC segments, still a bound. */
-const SOF_SEARCH_BYTES = 256 * 1024;
-
-export type JpegCheck = { ok: true; width: number; height: number } | { ok: false; problem: string };
-
-/** SOF0–SOF15 but DHT (C4), JPG (C8) and DAC (CC), which share the range and are not frames. */
-function isStartOfFrame(marker: number): boolean {
-  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-}
-
-export function checkJpeg(data: Uint8Array): JpegCheck {
+export function checkJpeg(data: Uint8Array): JpegSize {
   const n = data.byteLength;
-  if (n < 4 || data[0] !== 0xff || data[1] !== 0xd8 || data[2] !== 0xff) return { ok: false, problem: 'the payload is not a JPEG (no SOI marker)' };
+  if (!hasJpegStart(data)) return { ok: false, problem: 'the payload is not a JPEG (no SOI marker)' };
   if (data[n - 2] !== 0xff || data[n - 1] !== 0xd9) return { ok: false, problem: 'the JPEG is truncated (no EOI marker at its end)' };
-  const end = Math.min(n, SOF_SEARCH_BYTES);
-  let i = 2;
-  while (i + 4 <= end) {
-    if (data[i] !== 0xff) return { ok: false, problem: `the JPEG is malformed (no marker at byte ${i})` };
-    // Any number of 0xFF fill bytes may precede a marker.
-    let m = i + 1;
-    while (m < end && data[m] === 0xff) m++;
-    if (m + 2 >= end) break;
-    const marker = data[m]!;
-    // Markers without a segment: TEM and RST0–7 (not expected before SOF, harmless).
-    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      i = m + 1;
-      continue;
-    }
-    if (marker === 0xd8 || marker === 0xd9 || marker === 0xda || marker === 0x00) {
-      return { ok: false, problem: 'the JPEG has no start-of-frame before its image data' };
-    }
-    const length = (data[m + 1]! << 8) | data[m + 2]!;
-    if (length < 2) return { ok: false, problem: `the JPEG is malformed (segment length ${length} at byte ${m + 1})` };
-    if (isStartOfFrame(marker)) {
-      if (length < 8 || m + 8 >= n) return { ok: false, problem: 'the JPEG start-of-frame is truncated' };
-      const height = (data[m + 4]! << 8) | data[m + 5]!;
-      const width = (data[m + 6]! << 8) | data[m + 7]!;
-      return { ok: true, width, height };
-    }
-    i = m + 1 + length;
-  }
-  return { ok: false, problem: `the JPEG has no start-of-frame in its first ${SOF_SEARCH_BYTES} bytes` };
+  return jpegFrameSize(data);
 }
