@@ -9,7 +9,7 @@ import { ViewerTokenSigner } from '@framecast/viewer-tokens';
  */
 export async function privateBenchRooms(redisUrl: string, rooms: string[]): Promise<{ gatewayEnv: Record<string, string>; viewerTokenQuery: string }> {
   const secret = randomBytes(32).toString('hex');
-  const store = new RedisRegistryStore({ url: redisUrl, connectionName: 'framecast-bench' });
+  const store = new RedisRegistryStore({ redis: redisUrl, connectionName: 'framecast-bench' });
   // The store's connection fails fast instead of queueing: wait until it is up.
   if (store.connection.status !== 'ready') await new Promise((r) => store.connection.once('ready', r));
   const now = Date.now();

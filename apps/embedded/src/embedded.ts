@@ -1,4 +1,4 @@
-import { MemoryBroker, MemoryFrameBus, RedisFrameBus, type FrameBus } from '@framecast/bus';
+import { MemoryBroker, MemoryFrameBus, RedisFrameBus, redisTargetOf, type FrameBus } from '@framecast/bus';
 import type { Env, LoadedConfig } from '@framecast/config';
 import { loadAgentConfig, startCaptureAgent, startRegistryHeartbeat } from '@framecast/capture-agent';
 import { buildGateway, loadGatewayConfig, type Gateway, type GatewayConfig } from '@framecast/gateway';
@@ -58,16 +58,16 @@ export function loadEmbeddedConfig(env: Env = process.env): LoadedConfig<Embedde
 
 /**
  * The embedded default: gateway, registry and a test-pattern agent for room `demo` in one process.
- * Without REDIS_URL they share an in-memory bus and an in-memory registry store (nothing to
+ * Without REDIS_URL (or REDIS_CLUSTER_NODES) they share an in-memory bus and an in-memory registry store (nothing to
  * install, no webhooks); with it they go through Redis exactly as separate services would. The
  * registry's API is mounted on the gateway's server under /api, so the viewer page can list rooms.
  * For trying and developing, never for production.
  */
 export async function startEmbedded(cfg: EmbeddedConfig, logger: Logger = createLogger('framecast', cfg.LOG_LEVEL)): Promise<Embedded> {
-  const redisUrl = cfg.gateway.REDIS_URL;
+  const redis = redisTargetOf(cfg.gateway);
   const broker = new MemoryBroker();
   const commandTimeoutMs = cfg.gateway.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS;
-  const makeBus = (name: string): FrameBus => (redisUrl ? new RedisFrameBus({ url: redisUrl, connectionName: name, commandTimeoutMs }) : new MemoryFrameBus(broker));
+  const makeBus = (name: string): FrameBus => (redis ? new RedisFrameBus({ redis, connectionName: name, commandTimeoutMs }) : new MemoryFrameBus(broker));
   const gatewayBus = makeBus('framecast-embedded-gateway');
   const agentBus = makeBus('framecast-embedded-agent');
 

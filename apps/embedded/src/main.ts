@@ -1,4 +1,5 @@
 import { runService } from '@framecast/lifecycle';
+import { describeRedisTarget, redisTargetOf } from '@framecast/bus';
 import { loadEmbeddedConfig, startEmbedded } from './embedded.ts';
 
 await runService({
@@ -9,11 +10,11 @@ await runService({
   async start({ config, logger }) {
     // The embedded parts bind while starting (the agent heartbeats to the gateway's port).
     const embedded = await startEmbedded(config, logger);
-    const redisUrl = config.gateway.REDIS_URL;
+    const redis = redisTargetOf(config.gateway);
     return {
       async listen() {
-        const bus = redisUrl ? `Redis at ${redisUrl}` : 'the in-memory bus (set REDIS_URL to use Redis)';
-        const webhooks = redisUrl ? 'on' : 'off (they need Redis)';
+        const bus = redis ? describeRedisTarget(redis) : 'the in-memory bus (set REDIS_URL to use Redis)';
+        const webhooks = redis ? 'on' : 'off (they need Redis)';
         const auth = embedded.auth === 'on' ? 'on' : 'OFF: every room is open and the admin API needs no key (FRAMECAST_AUTH=on to change that)';
         process.stdout.write(
           `\n  framecast is running on ${bus}.\n  Open ${embedded.url} to watch room "${embedded.room}", or ${embedded.directoryUrl} for every room (a grid: ${embedded.directoryUrl}grid).\n` +

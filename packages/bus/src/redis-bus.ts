@@ -1,10 +1,21 @@
 import { EventEmitter } from 'node:events';
-import { classifyRedisError, connectRedis, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, quitRedis, RedisLiveness, type Redis, type RedisOptions } from '@framecast/redis';
-import { frameChannel, lastFrameKey, streamOfChannel } from '@framecast/protocol';
+import {
+  classifyRedisError,
+  connectRedis,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  quitRedis,
+  RedisLiveness,
+  type Cluster,
+  type ConnectOptions,
+  type RedisClient,
+  type RedisTarget,
+} from '@framecast/redis';
+import { clusterLastFrameKey, frameChannel, lastFrameKey, streamOfChannel } from '@framecast/protocol';
 import type { FrameBus, FrameListener, PublishResult } from './frame-bus.ts';
 
 export interface RedisFrameBusOptions {
-  url: string;
+  /** One Redis (a redis:// or rediss:// URL, or a single target), or a Redis Cluster target (sharded pub/sub). */
+  redis: RedisTarget | string;
   /** Name shown in CLIENT LIST, e.g. "framecast-gateway". */
   connectionName: string;
   /** Longest pause between reconnect attempts; short so streams resume quickly. */
@@ -33,12 +44,23 @@ export interface RedisFrameBusOptions {
  * a Redis that stops answering while its TCP connections stay up (SIGSTOP, swapping, a silent
  * network) makes the bus `down` within the command timeout plus half a second, and `ready` again
  * once it answers; the subscriber then re-asserts its subscriptions.
+ *
+ * On a Redis Cluster frames use sharded pub/sub: SPUBLISH / SSUBSCRIBE keep a room's channel on the
+ * shard that owns its slot instead of copying every frame to every node. The last-frame key is
+ * `{video_<stream>}:last` there (protocol clusterLastFrameKey): its hash tag is the channel's name,
+ * so key and channel share a slot and the PUBLISH + SET pipeline stays one round trip to one
+ * primary, and a failover moves both together. The subscriber holds one connection per primary
+ * that owns a watched slot; after a failover or a slot migration ioredis re-reads the slot map
+ * (every SLOTS_REFRESH_MS, and at once when a subscriber connection fails) and re-subscribes each
+ * channel on its new owner, once.
  */
 export class RedisFrameBus extends EventEmitter implements FrameBus {
   readonly kind = 'redis' as const;
-  private readonly cmd: Redis;
+  private readonly cmd: RedisClient;
   private readonly cmdLiveness: RedisLiveness;
-  private sub: Redis | null = null;
+  private sub: RedisClient | null = null;
+  /** A Redis Cluster: sharded pub/sub and cluster last-frame keys. */
+  readonly sharded: boolean;
   private subLiveness: RedisLiveness | null = null;
   private listener: FrameListener = () => {};
   private readonly rooms = new Set<string>();
@@ -55,6 +77,7 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     // The command connection fails fast while Redis is away: a frame that cannot go now is
     // replaced by the next one, so queueing commands would only grow memory and deliver stale video.
     this.cmd = this.connect('', { enableReadyCheck: opts.readyCheck ?? true });
+    this.sharded = this.cmd.isCluster;
     this.cmdLiveness = this.watch(this.cmd);
   }
 
@@ -62,9 +85,9 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     return this.opts.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
   }
 
-  private connect(suffix: string, overrides: RedisOptions): Redis {
+  private connect(suffix: string, overrides: ConnectOptions): RedisClient {
     const conn = connectRedis(
-      this.opts.url,
+      this.opts.redis,
       `${this.opts.connectionName}${suffix}`,
       { commandTimeout: this.commandTimeoutMs, ...overrides },
       this.opts.maxReconnectDelayMs,
@@ -82,10 +105,12 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
       this.lastConnectionError = err;
       this.emit('connectionError', err);
     });
+    // A cluster reports each node's failures separately ('node error'); the same story.
+    if (conn.isCluster) conn.on('node error', (err: Error) => this.emit('connectionError', err));
     return conn;
   }
 
-  private watch(conn: Redis): RedisLiveness {
+  private watch(conn: RedisClient): RedisLiveness {
     const liveness = new RedisLiveness(conn, { timeoutMs: this.commandTimeoutMs });
     liveness.on('unresponsive', () => this.updateState());
     liveness.on('responsive', () => this.updateState());
@@ -103,24 +128,48 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     }
   }
 
-  private subscriber(): Redis {
+  private subscriber(): RedisClient {
     if (this.sub) return this.sub;
     // The subscriber keeps an offline queue so a SUBSCRIBE issued during an outage runs on
     // reconnect; ioredis also re-subscribes to every channel it holds after a reconnect.
-    const sub = this.connect(':sub', { enableOfflineQueue: true, maxRetriesPerRequest: null });
-    sub.on('messageBuffer', (channel: Buffer, message: Buffer) => {
+    const sub = this.connect(':sub', { enableOfflineQueue: true, maxRetriesPerRequest: null, shardedSubscribers: this.sharded });
+    const onMessage = (channel: Buffer, message: Buffer) => {
       const room = streamOfChannel(channel.toString('latin1'));
       if (room !== null && this.rooms.has(room)) this.listener(room, message);
-    });
+    };
+    if (this.sharded) {
+      sub.on('smessageBuffer', onMessage);
+      // A primary's subscriber connection went away (its node failed, or lost its last watched
+      // slot): counted like a reconnect. `subscribersReady`: the group re-subscribed on the new map.
+      sub.on('-subscriber', () => this.emit('reconnecting'));
+      sub.on('subscribersReady', () => this.emit('resubscribed'));
+    } else {
+      sub.on('messageBuffer', onMessage);
+    }
     this.sub = sub;
     this.subLiveness = this.watch(sub);
     // After a pause the connection (and Redis's side of it) normally still holds every channel;
     // a SUBSCRIBE that timed out meanwhile may not have reached Redis. Subscribing again to what
     // should be subscribed costs one round trip and makes sure.
     this.subLiveness.on('responsive', () => {
-      if (this.rooms.size > 0) sub.subscribe(...[...this.rooms].map(frameChannel)).catch(() => {});
+      for (const channels of this.channelGroups([...this.rooms])) this.subscribeChannels(sub, channels).catch(() => {});
     });
     return sub;
+  }
+
+  /** All channels in one command on one Redis; one command per channel on a cluster (SSUBSCRIBE takes one slot at a time). */
+  private channelGroups(rooms: string[]): string[][] {
+    const channels = rooms.map(frameChannel);
+    if (channels.length === 0) return [];
+    return this.sharded ? channels.map((c) => [c]) : [channels];
+  }
+
+  private subscribeChannels(sub: RedisClient, channels: string[]): Promise<unknown> {
+    return this.sharded ? sub.ssubscribe(...channels) : sub.subscribe(...channels);
+  }
+
+  private lastKey(stream: string): string {
+    return this.sharded ? clusterLastFrameKey(stream) : lastFrameKey(stream);
   }
 
   isReady(): boolean {
@@ -146,7 +195,10 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
   }
 
   async publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<PublishResult> {
-    const results = await this.cmd.pipeline().publish(frameChannel(room), envelope).set(lastFrameKey(room), envelope, 'PX', lastFrameTtlMs).exec();
+    const pipeline = this.cmd.pipeline();
+    if (this.sharded) pipeline.spublish(frameChannel(room), envelope);
+    else pipeline.publish(frameChannel(room), envelope);
+    const results = await pipeline.set(this.lastKey(room), envelope, 'PX', lastFrameTtlMs).exec();
     const [publishError] = results?.[0] ?? [new Error('no reply to PUBLISH')];
     if (publishError) {
       // A publish without an answer: Redis is hung, so stop offering it frames now rather than at
@@ -161,21 +213,31 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
   async subscribe(room: string): Promise<void> {
     const channel = frameChannel(room);
     this.rooms.add(room);
-    await this.subscriber().subscribe(channel);
+    await this.subscribeChannels(this.subscriber(), [channel]);
   }
 
   async unsubscribe(room: string): Promise<void> {
     this.rooms.delete(room);
-    if (this.sub) await this.sub.unsubscribe(frameChannel(room));
+    if (!this.sub) return;
+    if (this.sharded) await this.sub.sunsubscribe(frameChannel(room));
+    else await this.sub.unsubscribe(frameChannel(room));
   }
 
   async lastFrame(room: string): Promise<Buffer | null> {
-    return this.cmd.getBuffer(lastFrameKey(room));
+    return this.cmd.getBuffer(this.lastKey(room));
   }
 
   async subscriberCount(stream: string): Promise<number> {
-    const reply = (await this.cmd.call('PUBSUB', 'NUMSUB', frameChannel(stream))) as [string, number];
-    return Number(reply[1]);
+    if (!this.sharded) {
+      const reply = (await this.cmd.call('PUBSUB', 'NUMSUB', frameChannel(stream))) as [string, number];
+      return Number(reply[1]);
+    }
+    // PUBSUB SHARDNUMSUB answers for the node asked; the channel's subscribers are on its slot's
+    // primary, which the slot map names. Asking every primary and adding up needs no slot math and
+    // stays right while a slot is moving.
+    const primaries = (this.cmd as Cluster).nodes('master');
+    const replies = await Promise.all(primaries.map((node) => node.call('PUBSUB', 'SHARDNUMSUB', frameChannel(stream)) as Promise<[string, number]>));
+    return replies.reduce((sum, reply) => sum + Number(reply[1]), 0);
   }
 
   onFrame(listener: FrameListener): void {

@@ -49,7 +49,7 @@ const implementations: Implementation[] = [
   {
     name: 'redis',
     async pair() {
-      const client = () => ready(new RedisFrameBus({ url: redis.url, connectionName: 'framecast-contract', commandTimeoutMs: 2000 }));
+      const client = () => ready(new RedisFrameBus({ redis: redis.url, connectionName: 'framecast-contract', commandTimeoutMs: 2000 }));
       return { publisher: await client(), subscriber: await client() };
     },
   },

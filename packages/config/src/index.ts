@@ -186,3 +186,64 @@ export function httpServerOptions(c: HttpTimeoutConfig) {
 export const redisEnvFields = {
   FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: intText(200, 60_000).default(1_000),
 };
+
+/** One seed node of REDIS_CLUSTER_NODES. */
+export interface ClusterSeed {
+  host: string;
+  port: number;
+}
+
+const SEED = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
+
+/**
+ * Where a service finds Redis. REDIS_URL alone: one Redis (user, password, database and TLS with
+ * `rediss:` in the URL). REDIS_CLUSTER_NODES (`host:port,host:port,…`, a few of the cluster's
+ * nodes; the rest are discovered): a Redis Cluster, frames on sharded pub/sub; REDIS_URL, if also
+ * set, gives the user, password and TLS (`rediss:`) for every node and is one more seed. Whether
+ * at least one is required is each service's rule (`requireRedis`): the embedded runner and the
+ * agent's probe mode need neither.
+ */
+export const redisConnectionEnvFields = {
+  REDIS_URL: envField.redisUrl().optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((text, ctx) => {
+      const seeds: ClusterSeed[] = [];
+      for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const m = SEED.exec(item);
+        const port = m ? Number(m[3]) : 0;
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of host:port seed nodes (e.g. redis-0:6379,redis-1:6379); ${JSON.stringify(item)} is not one` });
+          return z.NEVER;
+        }
+        seeds.push({ host: m[1] ?? m[2]!, port });
+      }
+      if (seeds.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'must list at least one host:port seed node' });
+        return z.NEVER;
+      }
+      return seeds;
+    })
+    .optional(),
+};
+
+export interface RedisConnectionConfig {
+  REDIS_URL?: string | undefined;
+  REDIS_CLUSTER_NODES?: readonly ClusterSeed[] | undefined;
+}
+
+/**
+ * A standalone service's rule: Redis (one, or a cluster) is required. With a cluster, REDIS_URL
+ * may carry only credentials and TLS: a cluster has database 0 alone.
+ */
+export function requireRedis(config: RedisConnectionConfig, opts: { required: boolean }): void {
+  if (opts.required && !config.REDIS_URL && !config.REDIS_CLUSTER_NODES) {
+    throw new ConfigError('REDIS_URL', 'is required but not set (or set REDIS_CLUSTER_NODES to use a Redis Cluster)');
+  }
+  if (config.REDIS_CLUSTER_NODES && config.REDIS_URL) {
+    const db = new URL(config.REDIS_URL).pathname.replace(/^\//, '');
+    if (db !== '' && db !== '0') {
+      throw new ConfigError('REDIS_URL', `names database ${db}, but a Redis Cluster has only database 0 (REDIS_CLUSTER_NODES is set)`);
+    }
+  }
+}

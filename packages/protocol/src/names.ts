@@ -7,6 +7,8 @@ import { isValidStreamName } from './variants.ts';
  *
  * `video_<stream>`        pub/sub channel carrying the stream's envelopes (sharded in a cluster)
  * `video_<stream>:last`   string key: the stream's latest envelope, with an expiry, for instant first frames
+ * `{video_<stream>}:last` the same key on a Redis Cluster: its hash tag is the channel's own name, so
+ *                         the key lives in the slot (and on the shard) that carries the channel
  */
 export const CHANNEL_PREFIX = 'video_';
 
@@ -22,6 +24,15 @@ export function frameChannel(stream: string): string {
 
 export function lastFrameKey(stream: string): string {
   return `${CHANNEL_PREFIX}${assertStreamName(stream)}:last`;
+}
+
+/**
+ * The last-frame key on a Redis Cluster. A sharded channel's slot is the hash of its whole name;
+ * tagging the key with that name puts both in one slot, so the publish and the store go to one
+ * primary in one pipeline.
+ */
+export function clusterLastFrameKey(stream: string): string {
+  return `{${CHANNEL_PREFIX}${assertStreamName(stream)}}:last`;
 }
 
 /** The stream (room, or room~variant) of a frame channel name, or null if the name is not one. */

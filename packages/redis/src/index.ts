@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisClient, RedisTarget } from './redis-target.ts';
 
 /**
  * How long a command may wait for Redis's answer before it fails ("Command timed out"), unless
@@ -19,20 +20,63 @@ export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1000;
  * longer than its block time. Subscribers and blocking readers pass
  * `{ enableOfflineQueue: true, maxRetriesPerRequest: null }`.
  */
-export function connectRedis(url: string, connectionName: string, overrides: RedisOptions = {}, maxReconnectDelayMs = 1000): Redis {
-  return new Redis(url, {
+export function connectRedis(target: RedisTarget | string, connectionName: string, overrides: ConnectOptions = {}, maxReconnectDelayMs = 1000): RedisClient {
+  const retryStrategy = (attempt: number) => Math.min(50 * 2 ** Math.min(attempt, 10), maxReconnectDelayMs) + Math.floor(Math.random() * 50);
+  const options: ConnectOptions = {
     connectionName,
     commandTimeout: DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxReconnectDelayMs) + Math.floor(Math.random() * 50),
+    retryStrategy,
     reconnectOnError: (err) => /READONLY|LOADING/.test(err.message),
     ...overrides,
-  });
+  };
+  const { shardedSubscribers: _ignored, ...single } = options;
+  if (typeof target === 'string') return new Redis(target, single);
+  if (target.mode === 'single') return new Redis(target.url, single);
+  return connectCluster(target, options, retryStrategy);
 }
 
+/**
+ * A Redis Cluster connection with the same habits. Per-node settings (timeouts, retries, name,
+ * credentials, TLS) go to every node's connection; the cluster itself re-reads the slot map every
+ * `SLOTS_REFRESH_MS` as well as on MOVED/ASK and on a node's failure, so a failover or a slot that
+ * migrated is noticed even on a connection that only subscribes (it gets no MOVED). Sharded
+ * subscribers (`shardedSubscribers`) open one connection per primary that owns a subscribed slot.
+ */
+function connectCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, options: ConnectOptions, retryStrategy: (attempt: number) => number): Cluster {
+  const { enableOfflineQueue, enableReadyCheck, shardedSubscribers, ...nodeOptions } = options;
+  const clusterOptions: ClusterOptions = {
+    redisOptions: {
+      ...nodeOptions,
+      ...(target.username ? { username: target.username } : {}),
+      ...(target.password ? { password: target.password } : {}),
+      ...(target.tls ? { tls: {} } : {}),
+    },
+    clusterRetryStrategy: retryStrategy,
+    enableOfflineQueue: enableOfflineQueue ?? false,
+    enableReadyCheck: enableReadyCheck ?? true,
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
+    slotsRefreshTimeout: options.commandTimeout ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+    shardedSubscribers: shardedSubscribers ?? false,
+    // A failover answers MOVED/CLUSTERDOWN/TRYAGAIN for a moment; retry soon, not never.
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+  };
+  return new Cluster(
+    target.seeds.map((s) => ({ host: s.host, port: s.port })),
+    clusterOptions,
+  );
+}
+
+/** Per-connection settings; `shardedSubscribers` matters only for a cluster (a connection that SSUBSCRIBEs). */
+export type ConnectOptions = RedisOptions & { shardedSubscribers?: boolean };
+
+/** How often a cluster connection re-reads the slot map without being told to (see connectCluster). */
+export const SLOTS_REFRESH_MS = 1000;
+
 /** Runs a pipeline or transaction and returns its results, throwing the first command error. */
-export async function execPipeline(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+export async function execPipeline(p: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
   const results = (await p.exec()) ?? [];
   return results.map(([err, value]) => {
     if (err) throw err;
@@ -41,7 +85,7 @@ export async function execPipeline(p: ReturnType<Redis['pipeline']>): Promise<un
 }
 
 /** QUIT, or drop the connection when Redis cannot answer (down, or mid-reconnect). */
-export async function quitRedis(conn: Redis | null): Promise<void> {
+export async function quitRedis(conn: RedisClient | null): Promise<void> {
   if (!conn) return;
   try {
     await conn.quit();
@@ -50,7 +94,8 @@ export async function quitRedis(conn: Redis | null): Promise<void> {
   }
 }
 
-export type { Redis, RedisOptions };
+export type { Redis, RedisOptions, Cluster };
+export { describeRedisTarget, isCluster, redisTargetOf, type RedisClient, type RedisTarget } from './redis-target.ts';
 export { classifyRedisError, REDIS_PROBLEM_REASONS, type RedisProblem, type RedisProblemReason } from './redis-errors.ts';
 export { RedisLiveness, type RedisLivenessOptions } from './redis-liveness.ts';
 export { RedisProblemLog, type ProblemLogger, type RedisProblemLogOptions } from './redis-problem-log.ts';

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target.ts';
 
 export interface RedisLivenessOptions {
   /** A PING (or any command) without a byte back from Redis for this long means Redis has stopped answering. */
@@ -20,6 +21,10 @@ export interface RedisLivenessOptions {
  * "No answer" means no byte at all came from Redis since the PING was sent, checked after pending
  * I/O has been read: a process that was itself descheduled past the timeout (its timer and the
  * reply both due when it wakes) does not take its own pause for Redis's.
+ *
+ * On a Redis Cluster the PING goes to every primary the connection holds, and the cluster answers
+ * only when each of them does: a hung primary stops its slots' frames, so it makes the connection
+ * unresponsive as a hung single Redis would.
  */
 export class RedisLiveness extends EventEmitter {
   private answering = true;
@@ -27,17 +32,18 @@ export class RedisLiveness extends EventEmitter {
   private pinging = false;
   private lastDataAt = Date.now();
   private readonly timer: NodeJS.Timeout;
-  private readonly watched = new WeakSet<object>();
+  /** When each connection (a cluster has one per node) last read a byte from Redis. */
+  private readonly dataAt = new WeakMap<object, number>();
 
-  private readonly conn: Redis;
+  private readonly conn: RedisClient;
   private readonly opts: RedisLivenessOptions;
 
-  constructor(conn: Redis, opts: RedisLivenessOptions) {
+  constructor(conn: RedisClient, opts: RedisLivenessOptions) {
     super();
     this.conn = conn;
     this.opts = opts;
-    this.watchStream();
-    conn.on('connect', () => this.watchStream());
+    for (const node of this.targets()) this.watchStream(node);
+    conn.on('connect', () => this.targets().forEach((n) => this.watchStream(n)));
     // A connection that (re)connected and passed its handshake has just been answered.
     conn.on('ready', () => this.mark(true));
     this.timer = setInterval(() => void this.check(), opts.intervalMs ?? 500);
@@ -69,32 +75,56 @@ export class RedisLiveness extends EventEmitter {
     clearInterval(this.timer);
   }
 
-  private watchStream(): void {
-    const stream = this.conn.stream;
-    if (!stream || this.watched.has(stream)) return;
-    this.watched.add(stream);
-    stream.on('data', () => (this.lastDataAt = Date.now()));
+  /** The connections a PING must get through: the connection itself, or a cluster's primaries. */
+  private targets(): Redis[] {
+    return this.conn.isCluster ? (this.conn as import('ioredis').Cluster).nodes('master') : [this.conn as Redis];
+  }
+
+  private watchStream(node: Redis): void {
+    const stream = node.stream;
+    if (!stream || this.dataAt.has(stream)) return;
+    this.dataAt.set(stream, Date.now());
+    stream.on('data', () => {
+      const now = Date.now();
+      this.dataAt.set(stream, now);
+      this.lastDataAt = now;
+    });
+  }
+
+  /** When the node last read anything (0: never watched). */
+  private nodeDataAt(node: Redis): number {
+    return node.stream ? (this.dataAt.get(node.stream) ?? 0) : 0;
   }
 
   private async check(): Promise<void> {
     if (this.pinging || this.conn.status !== 'ready') return;
+    const nodes = this.targets();
+    if (nodes.length === 0) return;
     this.pinging = true;
     const sentAt = Date.now();
+    const outcomes = await Promise.all(nodes.map((node) => this.pingOne(node)));
+    if (outcomes.includes('timeout')) await new Promise((r) => setImmediate(r)); // read what has arrived meanwhile
+    this.pinging = false;
+    // Silent: a node whose PING timed out and that read nothing at all since it was sent.
+    const silent = nodes.some((node, i) => outcomes[i] === 'timeout' && this.nodeDataAt(node) < sentAt);
+    if (silent) this.mark(false);
+    else if (outcomes.every((o) => o === 'answered')) this.mark(true);
+  }
+
+  private async pingOne(node: Redis): Promise<'answered' | 'timeout' | 'failed'> {
+    this.watchStream(node);
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       // Any reply, an error reply included (an ACL without +ping), means Redis answers; a
       // connection error is the connection's own state, which its owner watches.
-      this.conn.ping().then(
+      node.ping().then(
         () => 'answered' as const,
         (err: Error) => (err.message === 'Command timed out' ? ('timeout' as const) : /^[A-Z]+ /.test(err.message) ? ('answered' as const) : ('failed' as const)),
       ),
       new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.opts.timeoutMs))),
     ]);
     clearTimeout(timer);
-    if (outcome === 'timeout') await new Promise((r) => setImmediate(r)); // read what has arrived meanwhile
-    this.pinging = false;
-    if (outcome === 'answered') this.mark(true);
-    else if (outcome === 'timeout' && this.lastDataAt < sentAt) this.mark(false);
+    return outcome;
   }
 
   private mark(answering: boolean): void {

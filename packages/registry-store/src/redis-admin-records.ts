@@ -1,14 +1,13 @@
-import type { Redis } from 'ioredis';
 import { registryKeys as keys } from '@framecast/protocol';
 import { scripts } from './lua-script.ts';
-import { execPipeline } from '@framecast/redis';
+import { execPipeline, type RedisClient } from '@framecast/redis';
 import { DELIVERY_LOG_LENGTH, type AgentKeyRecord, type DeliveryRecord, type WebhookRecord } from './types.ts';
 
 /** Records only operators write: agent keys, webhooks and their delivery logs. */
 export class RedisAdminRecords {
-  protected readonly redis: Redis;
+  protected readonly redis: RedisClient;
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     this.redis = redis;
   }
 

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import { cameraMember, registryKeys as keys, type CameraReport } from '@framecast/protocol';
 import { scripts } from './lua-script.ts';
-import { classifyRedisError, connectRedis, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, execPipeline, quitRedis, RedisLiveness } from '@framecast/redis';
+import { classifyRedisError, connectRedis, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, execPipeline, quitRedis, RedisLiveness, type RedisClient, type RedisTarget } from '@framecast/redis';
 import { RedisAdminRecords } from './redis-admin-records.ts';
 import {
   EVENTS_MAX_LENGTH,
@@ -28,7 +27,8 @@ const SWEEP_BATCH = 500;
 const HISTORY_READ_LIMIT = 10_000;
 
 export interface RedisRegistryStoreOptions {
-  url: string;
+  /** One Redis (URL or target) or a Redis Cluster: every key shares the `{framecast}` hash tag, so one slot holds them all. */
+  redis: RedisTarget | string;
   /** Shown in CLIENT LIST. */
   connectionName: string;
   /** Every command's timeout, and how long a PING may go unanswered before the store counts as unavailable. Default 1000 ms. */
@@ -42,7 +42,7 @@ export interface RedisRegistryStoreOptions {
  */
 export class RedisRegistryStore extends RedisAdminRecords implements RegistryStore {
   readonly kind = 'redis' as const;
-  private sub: Redis | null = null;
+  private sub: RedisClient | null = null;
   private readonly listeners = new Set<() => void>();
   private readonly liveness: RedisLiveness;
   /** The last failed connection attempt's error, until the connection is ready again. */
@@ -52,7 +52,7 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
 
   constructor(opts: RedisRegistryStoreOptions) {
     const commandTimeout = opts.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
-    super(connectRedis(opts.url, opts.connectionName, { commandTimeout }));
+    super(connectRedis(opts.redis, opts.connectionName, { commandTimeout }));
     this.opts = opts;
     // ioredis emits 'error' for every failed reconnect; callers watch `connection` state events.
     this.redis.on('error', (err: Error) => (this.lastConnectionError = err));
@@ -62,7 +62,7 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
   }
 
   /** The command connection, for state events. */
-  get connection(): Redis {
+  get connection(): RedisClient {
     return this.redis;
   }
 
@@ -268,7 +268,8 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
     if (!this.sub) {
       // Its own connection (a subscribed connection runs nothing else); after a reconnect it
       // re-subscribes and the listeners reload, since notices sent meanwhile were lost.
-      const sub = this.redis.duplicate({ connectionName: `${this.opts.connectionName}:sub`, enableOfflineQueue: true, maxRetriesPerRequest: null });
+      // (A classic PUBLISH reaches every node of a cluster, so any node can carry this subscription.)
+      const sub = connectRedis(this.opts.redis, `${this.opts.connectionName}:sub`, { enableOfflineQueue: true, maxRetriesPerRequest: null });
       sub.on('error', () => {});
       let connectedBefore = false;
       sub.on('ready', () => {

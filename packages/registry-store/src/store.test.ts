@@ -46,7 +46,7 @@ async function listeningAllAlong(store: RegistryStore): Promise<void> {
 
 const stores: Array<[string, () => RegistryStore]> = [
   ['memory', () => new MemoryRegistryStore()],
-  ['redis', () => new RedisRegistryStore({ url: redis.url, connectionName: 'store-test' })],
+  ['redis', () => new RedisRegistryStore({ redis: redis.url, connectionName: 'store-test' })],
 ];
 
 describe.each(stores)('%s registry store', (kind, make) => {
@@ -169,7 +169,7 @@ describe('redis registry store after the registry was away', () => {
   let store: RedisRegistryStore;
   beforeEach(async () => {
     await admin.flushall();
-    store = new RedisRegistryStore({ url: redis.url, connectionName: 'store-test-grace' });
+    store = new RedisRegistryStore({ redis: redis.url, connectionName: 'store-test-grace' });
     await new Promise((r) => store.connection.once('ready', r));
     return () => store.close();
   });

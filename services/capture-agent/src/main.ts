@@ -1,4 +1,4 @@
-import { RedisFrameBus, RedisProblemLog } from '@framecast/bus';
+import { RedisFrameBus, RedisProblemLog, redisTargetOf } from '@framecast/bus';
 import { configOrExit } from '@framecast/config';
 import { runService, type StartedService } from '@framecast/lifecycle';
 import { createLogger, type Logger } from '@framecast/logging';
@@ -57,9 +57,9 @@ async function probe(config: AgentConfig, opts: ProbeOptions, explicitLevel: str
 }
 
 async function startAgent(config: AgentConfig, logger: Logger): Promise<StartedService> {
-  // The schema requires REDIS_URL outside probe mode, so it is set here.
+  // The config requires REDIS_URL or REDIS_CLUSTER_NODES outside probe mode, so a target is set here.
   // No INFO ready check: the agent's Redis user (the registry's ACL line) may only publish its rooms.
-  const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: NAME, readyCheck: false, commandTimeoutMs: config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS });
+  const bus = new RedisFrameBus({ redis: redisTargetOf(config)!, connectionName: NAME, readyCheck: false, commandTimeoutMs: config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS });
   // ioredis reports each failed reconnect attempt; the publishers log the down/up transitions, and
   // the cause (a refused password, say) is logged once per episode, not once per retry.
   const redisProblems = new RedisProblemLog(logger, { what: 'frame bus', hints: AGENT_REDIS_HINTS });

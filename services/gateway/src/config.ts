@@ -1,4 +1,4 @@
-import { authEnvFields, envField, httpTimeoutEnvFields, loadConfig, redisEnvFields, requireWhenAuthOn, z, type Env, type LoadedConfig } from '@framecast/config';
+import { authEnvFields, envField, httpTimeoutEnvFields, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, requireWhenAuthOn, z, type Env, type LoadedConfig } from '@framecast/config';
 import { ENVELOPE_MAX_BYTES } from '@framecast/protocol';
 import { tokenSecretEnvFields } from '@framecast/viewer-tokens';
 import { allowedOriginsField } from './auth/origins.ts';
@@ -48,10 +48,10 @@ const common = {
 };
 
 /** The standalone gateway: Redis is required, it has no other source of frames. */
-export const gatewayEnvSchema = z.object({ ...common, REDIS_URL: envField.redisUrl() });
+export const gatewayEnvSchema = z.object({ ...common, ...redisConnectionEnvFields });
 
 /** The embedded default: Redis is optional (in-memory bus without it). */
-export const embeddedGatewayEnvSchema = z.object({ ...common, REDIS_URL: envField.redisUrl().optional() });
+export const embeddedGatewayEnvSchema = z.object({ ...common, ...redisConnectionEnvFields });
 
 export type GatewayConfig = z.infer<typeof embeddedGatewayEnvSchema>;
 
@@ -62,6 +62,8 @@ export type GatewayConfig = z.infer<typeof embeddedGatewayEnvSchema>;
  */
 export function loadGatewayConfig(env: Env = process.env, opts: { embedded?: boolean } = {}): LoadedConfig<GatewayConfig> {
   const loaded = loadConfig(opts.embedded ? embeddedGatewayEnvSchema : gatewayEnvSchema, env);
+  // REDIS_URL or REDIS_CLUSTER_NODES: standalone the gateway has no other source of frames.
+  requireRedis(loaded.config, { required: !opts.embedded });
   requireWhenAuthOn(loaded.config, 'FRAMECAST_TOKEN_SECRET', loaded.config.FRAMECAST_TOKEN_SECRET);
   return loaded;
 }

@@ -1,4 +1,4 @@
-import { RedisFrameBus, RedisProblemLog } from '@framecast/bus';
+import { describeRedisTarget, RedisFrameBus, RedisProblemLog, redisTargetOf } from '@framecast/bus';
 import { runService } from '@framecast/lifecycle';
 import { RedisRegistryStore } from '@framecast/registry-store';
 import { loadGatewayConfig } from './config.ts';
@@ -11,9 +11,11 @@ await runService({
   loadConfig: (env) => loadGatewayConfig(env),
   async start({ config, logger }) {
     const commandTimeoutMs = config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS;
-    const bus = new RedisFrameBus({ url: config.REDIS_URL!, connectionName: `framecast-gateway:${config.FRAMECAST_GATEWAY_ID}`, commandTimeoutMs });
+    // The config requires REDIS_URL or REDIS_CLUSTER_NODES standalone, so a target is set here.
+    const redis = redisTargetOf(config)!;
+    const bus = new RedisFrameBus({ redis, connectionName: `framecast-gateway:${config.FRAMECAST_GATEWAY_ID}`, commandTimeoutMs });
     // Room privacy and presence live in the registry's Redis keys; the gateway reads and writes them directly.
-    const control = new RedisRegistryStore({ url: config.REDIS_URL!, connectionName: `framecast-gateway:${config.FRAMECAST_GATEWAY_ID}:control`, commandTimeoutMs });
+    const control = new RedisRegistryStore({ redis, connectionName: `framecast-gateway:${config.FRAMECAST_GATEWAY_ID}:control`, commandTimeoutMs });
     // Every failed connect attempt is an 'error'; the cause (a refused password, say) is logged once
     // per episode, not once per retry, and the episode ends when the bus is ready again.
     const redisProblems = new RedisProblemLog(logger, { what: 'gateway' });
@@ -24,6 +26,10 @@ await runService({
     bus.on('connectionError', onRedisError);
     control.connection.on('error', onRedisError);
     bus.on('ready', () => redisProblems.clear());
+    if (bus.sharded) {
+      // After a failover or a slot migration: each watched channel is subscribed again on its new primary.
+      bus.on('resubscribed', () => logger.info({ redis: describeRedisTarget(redis) }, 'Redis Cluster slot map changed: sharded subscriptions re-established'));
+    }
     const gateway = await buildGateway({ config, bus, logger, control: { publicRooms: control, presence: control } });
     return {
       async listen() {

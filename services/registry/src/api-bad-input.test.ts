@@ -158,7 +158,7 @@ describe('registry API bad input', () => {
     expect(await api('POST', '/agents/box-1/heartbeat', heartbeat(['lobby']), ADMIN_KEY)).toMatchObject({ status: 403, body: { error: 'forbidden' } });
     const created = await api('POST', '/agent-keys', validKey);
     expect(created.status).toBe(201);
-    expect(created.body.redisAcl).toMatch(/^ACL SETUSER framecast-agent-[0-9a-f]+ reset on #[0-9a-f]{64} %W~video_lobby:last %W~video_lobby~\*:last &video_lobby &video_lobby~\* \+publish \+set \+pubsub\|numsub /);
+    expect(created.body.redisAcl).toMatch(/^ACL SETUSER framecast-agent-[0-9a-f]+ reset on #[0-9a-f]{64} %W~video_lobby:last %W~video_lobby~\*:last %W~\{video_lobby\}:last %W~\{video_lobby~\*\}:last &video_lobby &video_lobby~\* \+publish \+set \+pubsub\|numsub \+spublish \+pubsub\|shardnumsub \+cluster\|slots /);
     const ok = await api('POST', '/agents/box-1/heartbeat', heartbeat(['lobby']), created.body.key);
     expect(ok).toMatchObject({ status: 200, body: { accepted: 1 } });
     const refused = await api('POST', '/agents/box-1/heartbeat', heartbeat(['lobby', 'other']), created.body.key);

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from '@framecast/logging';
 import { registryKeys } from '@framecast/protocol';
-import type { Redis } from '@framecast/redis';
+import type { RedisClient } from '@framecast/redis';
 import { ApiError } from './errors.ts';
 import type { RegistryMetrics } from './metrics.ts';
 
@@ -15,7 +15,7 @@ export interface AuthFailureLimiterOptions {
   /** The window, in seconds (FRAMECAST_AUTH_FAILURE_WINDOW_S). */
   windowS: number;
   /** The registry's Redis connection, so every replica counts against one budget; null: memory only. */
-  redis: Redis | null;
+  redis: RedisClient | null;
   /** False while Redis is known not to answer: the in-memory stand-in counts at once instead of each check waiting out a command timeout. */
   redisAvailable?: () => boolean;
   metrics: RegistryMetrics;

@@ -1,8 +1,7 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from '@framecast/logging';
 import { BULLMQ_PREFIX, SWEEP_QUEUE, WEBHOOK_QUEUE } from '@framecast/protocol';
-import { connectRedis } from '@framecast/redis';
+import { connectRedis, quitRedis, type RedisClient, type RedisTarget } from '@framecast/redis';
 import { registryListeningTtlMs, type Liveness, type RegistryStore, type SweepResult } from '@framecast/registry-store';
 import type { RegistryConfig } from './config.ts';
 import type { RegistryMetrics } from './metrics.ts';
@@ -40,16 +39,32 @@ function logSweep(logger: Logger, r: SweepResult): void {
  * are BullMQ jobs, and the event dispatcher feeds them from the events stream.
  */
 export async function startRedisBackground(
-  opts: BackgroundOptions & { redisUrl: string; webhookGuard: { allow: AllowList; lookup: HostLookup } },
+  opts: BackgroundOptions & { redis: RedisTarget; webhookGuard: { allow: AllowList; lookup: HostLookup } },
 ): Promise<Background> {
-  const { config, store, liveness, metrics, logger, redisUrl } = opts;
+  const { config, store, liveness, metrics, logger, redis } = opts;
   const id = config.FRAMECAST_REGISTRY_ID;
   const commandTimeout = config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS;
   // Workers block on Redis: BullMQ requires maxRetriesPerRequest null on their connections, and a
   // command timeout would cut their blocking waits (BullMQ retries its own commands meanwhile).
-  const workerConnection = { url: redisUrl, maxRetriesPerRequest: null, connectionName: `framecast-registry:${id}:bullmq` };
   // Queues never block: their commands (adding jobs, the scheduler) fail instead of hanging on a hung Redis.
-  const queueConnection = { url: redisUrl, connectionName: `framecast-registry:${id}:queue`, commandTimeout };
+  // One Redis: BullMQ opens its connections from these options. A cluster: BullMQ takes ioredis
+  // Cluster connections (it duplicates the worker's for blocking reads); its keys share the
+  // `{framecast}` hash tag (BULLMQ_PREFIX), so each queue's scripts run in one slot.
+  const ownConnections: RedisClient[] = [];
+  const clusterConnection = (suffix: string, options: Parameters<typeof connectRedis>[2]) => {
+    const conn = connectRedis(redis, `framecast-registry:${id}:${suffix}`, options);
+    conn.on('error', () => {}); // BullMQ reports through its own 'error' events
+    ownConnections.push(conn);
+    return conn;
+  };
+  const workerConnection =
+    redis.mode === 'single'
+      ? { url: redis.url, maxRetriesPerRequest: null, connectionName: `framecast-registry:${id}:bullmq` }
+      : clusterConnection('bullmq', { maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined });
+  const queueConnection =
+    redis.mode === 'single'
+      ? { url: redis.url, connectionName: `framecast-registry:${id}:queue`, commandTimeout }
+      : clusterConnection('queue', { commandTimeout, enableOfflineQueue: true, maxRetriesPerRequest: 20 });
   const sweepQueue = new Queue(SWEEP_QUEUE, { connection: queueConnection, prefix: BULLMQ_PREFIX });
   const webhookQueue = new Queue<DeliveryJob>(WEBHOOK_QUEUE, { connection: queueConnection, prefix: BULLMQ_PREFIX });
   for (const q of [sweepQueue, webhookQueue]) q.on('error', (err) => logger.debug({ err: err.message }, 'queue connection error'));
@@ -85,7 +100,7 @@ export async function startRedisBackground(
   // One loop uses it, one command at a time: a queued command while connecting is harmless. Its
   // timeout outlasts the XREADGROUP block; an entry whose reply a timeout dropped stays pending
   // and is claimed again after the claim idle time.
-  const blocking: Redis = connectRedis(redisUrl, `framecast-registry:${id}:events`, {
+  const blocking: RedisClient = connectRedis(redis, `framecast-registry:${id}:events`, {
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     commandTimeout: EVENTS_BLOCK_MS + commandTimeout,
@@ -113,6 +128,7 @@ export async function startRedisBackground(
       // Workers finish the job in hand (bounded by the webhook timeout) and keep the rest in Redis.
       await Promise.allSettled([sweeper.close(), deliveries.close()]);
       await Promise.allSettled([sweepQueue.close(), webhookQueue.close()]);
+      await Promise.allSettled(ownConnections.map((c) => quitRedis(c)));
     },
   };
 }

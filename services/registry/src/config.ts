@@ -1,4 +1,4 @@
-import { authEnvFields, ConfigError, envField, httpTimeoutEnvFields, loadConfig, redisEnvFields, requireWhenAuthOn, z, type Env, type LoadedConfig } from '@framecast/config';
+import { authEnvFields, ConfigError, envField, httpTimeoutEnvFields, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, requireWhenAuthOn, z, type Env, type LoadedConfig } from '@framecast/config';
 import { tokenSecretEnvFields } from '@framecast/viewer-tokens';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 import { parseAllowList } from './webhooks/url-guard.ts';
@@ -73,9 +73,10 @@ const trustProxyField = z
     }
   });
 
-export const registryEnvSchema = z.object({ ...fields, FRAMECAST_TRUST_PROXY: trustProxyField, REDIS_URL: envField.redisUrl() });
-/** In-process (embedded) registry: without REDIS_URL it keeps state in memory, without webhooks. */
-export const embeddedRegistryEnvSchema = z.object({ ...fields, REDIS_URL: envField.redisUrl().optional() });
+/** REDIS_URL or REDIS_CLUSTER_NODES: required standalone (requireRedis), optional embedded. */
+export const registryEnvSchema = z.object({ ...fields, FRAMECAST_TRUST_PROXY: trustProxyField, ...redisConnectionEnvFields });
+/** In-process (embedded) registry: without Redis it keeps state in memory, without webhooks. */
+export const embeddedRegistryEnvSchema = z.object({ ...fields, ...redisConnectionEnvFields });
 
 /** FRAMECAST_TRUST_PROXY is the standalone server's only: embedded, the API is on the gateway's server. */
 export type RegistryConfig = z.infer<typeof embeddedRegistryEnvSchema> & { FRAMECAST_TRUST_PROXY?: TrustProxy };
@@ -95,6 +96,7 @@ function checkRegistryConfig(config: RegistryConfig): void {
  */
 export function loadRegistryConfig(env: Env = process.env, opts: { embedded?: boolean } = {}): LoadedConfig<RegistryConfig> {
   const loaded = loadConfig(opts.embedded ? embeddedRegistryEnvSchema : registryEnvSchema, env);
+  requireRedis(loaded.config, { required: !opts.embedded });
   checkRegistryConfig(loaded.config);
   return loaded;
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from '@framecast/logging';
-import { RedisProblemLog } from '@framecast/redis';
+import { RedisProblemLog, redisTargetOf } from '@framecast/redis';
 import { MemoryRegistryStore, RedisRegistryStore, type Liveness, type RegistryStore } from '@framecast/registry-store';
 import { ViewerTokenSigner } from '@framecast/viewer-tokens';
 import { registryApi } from './api.ts';
@@ -32,9 +32,9 @@ export interface Registry {
  */
 export async function createRegistry(config: RegistryConfig, logger: Logger, metrics = new RegistryMetrics(), opts: RegistryOptions = {}): Promise<Registry> {
   const liveness: Liveness = { agentTimeoutMs: config.FRAMECAST_AGENT_TIMEOUT_MS, gatewayTimeoutMs: config.FRAMECAST_GATEWAY_TIMEOUT_MS };
-  const redisUrl = config.REDIS_URL;
+  const redis = redisTargetOf(config);
   const commandTimeoutMs = config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS;
-  const redisStore = redisUrl ? new RedisRegistryStore({ url: redisUrl, connectionName: `framecast-registry:${config.FRAMECAST_REGISTRY_ID}`, commandTimeoutMs }) : null;
+  const redisStore = redis ? new RedisRegistryStore({ redis, connectionName: `framecast-registry:${config.FRAMECAST_REGISTRY_ID}`, commandTimeoutMs }) : null;
   const store: RegistryStore = redisStore ?? new MemoryRegistryStore();
   if (redisStore) {
     // Why the store cannot connect (a refused password, say): once per episode, not per retry.
@@ -44,9 +44,9 @@ export async function createRegistry(config: RegistryConfig, logger: Logger, met
   }
   if (config.FRAMECAST_AUTH === 'off') logger.warn('auth is off (FRAMECAST_AUTH=off): the admin API is open and no viewer tokens can be issued');
   const webhookGuard = { allow: parseAllowList(config.FRAMECAST_WEBHOOK_ALLOW_HOSTS), lookup: opts.webhookLookup ?? systemLookup };
-  if (redisUrl && webhookGuard.allow.entries.length > 0) logger.info({ allow: webhookGuard.allow.entries }, 'webhooks may reach these non-public hosts (FRAMECAST_WEBHOOK_ALLOW_HOSTS)');
-  const background: Background = redisUrl
-    ? await startRedisBackground({ config, store, liveness, metrics, logger, redisUrl, webhookGuard })
+  if (redis && webhookGuard.allow.entries.length > 0) logger.info({ allow: webhookGuard.allow.entries }, 'webhooks may reach these non-public hosts (FRAMECAST_WEBHOOK_ALLOW_HOSTS)');
+  const background: Background = redis
+    ? await startRedisBackground({ config, store, liveness, metrics, logger, redis, webhookGuard })
     : startMemoryBackground({ config, store, liveness, metrics, logger });
   // Connected and answering (a hung Redis counts as down): the API's 503s and the store_up gauge.
   const storeUp = () => redisStore === null || redisStore.available();

@@ -20,6 +20,13 @@ const pattern = (template: string) => template.replace(/<[a-z]+>/g, '*');
 const CONNECTION_COMMANDS = ['+hello', '+client|setname', '+select', '+ping', '+quit'];
 
 /**
+ * What a connection to a Redis Cluster adds: reading the slot map (ioredis's start and refresh)
+ * and CLUSTER INFO (its ready check). Harmless on a single Redis, so every line carries them and
+ * one set of users serves both (ACLs are per node: apply the lines on every node of a cluster).
+ */
+const CLUSTER_COMMANDS = ['+cluster|slots', '+cluster|info'];
+
+/**
  * The gateway: subscribes to frame channels (rooms and their `~variant`s) and reads their
  * last-frame keys (RedisFrameBus); reads the public room set and listens for its change notice;
  * writes presence through the presence script (EVALSHA, EVAL after a Redis restart), which touches
@@ -31,6 +38,8 @@ const CONNECTION_COMMANDS = ['+hello', '+client|setname', '+select', '+ping', '+
 export function gatewayAcl(password: string, opts: { gatewayPublish?: boolean } = {}): string {
   const keys = [
     `%R~${CHANNEL_PREFIX}*:last`,
+    // The last-frame key on a cluster: `{video_<stream>}:last`, in its channel's slot.
+    `%R~{${CHANNEL_PREFIX}*}:last`,
     `%R~${T.publicRooms}`,
     `%R~${T.viewerEventsWanted}`,
     // presence.lua (and the prelude's recordPresence/removeViewer)
@@ -44,10 +53,11 @@ export function gatewayAcl(password: string, opts: { gatewayPublish?: boolean } 
   const channels = [`&${CHANNEL_PREFIX}*`, `&${T.roomsChanged}`];
   // A script's own commands are checked against the user too: presence.lua's are listed here.
   const presence = ['+exists', '+zscore', '+zadd', '+hget', '+hsetnx', '+hdel', '+hlen', '+hkeys', '+sadd', '+srem', '+xadd', '+pexpire'];
-  const commands = ['+get', '+smembers', '+evalsha', '+eval', ...presence, '+subscribe', '+unsubscribe', '+info', ...CONNECTION_COMMANDS];
+  // SSUBSCRIBE / SUNSUBSCRIBE: frames on a cluster's sharded pub/sub.
+  const commands = ['+get', '+smembers', '+evalsha', '+eval', ...presence, '+subscribe', '+unsubscribe', '+ssubscribe', '+sunsubscribe', '+info', ...CONNECTION_COMMANDS, ...CLUSTER_COMMANDS];
   if (opts.gatewayPublish) {
-    keys.push(`%W~${CHANNEL_PREFIX}*:last`);
-    commands.push('+publish', '+set');
+    keys.push(`%W~${CHANNEL_PREFIX}*:last`, `%W~{${CHANNEL_PREFIX}*}:last`);
+    commands.push('+publish', '+spublish', '+set');
   }
   return [`ACL SETUSER ${GATEWAY_USER} reset on ${secret(password)}`, ...keys, ...channels, '-@all', ...commands].join(' ');
 }
@@ -70,6 +80,7 @@ export function registryAcl(password: string): string {
     '+info',
     '+time',
     ...CONNECTION_COMMANDS,
+    ...CLUSTER_COMMANDS,
   ].join(' ');
 }
 

@@ -94,7 +94,7 @@ describe('agent keys on the publish side (Redis ACL)', () => {
   it("the capture agent's bus publishes as that user, with or without a database in the URL (SELECT)", async () => {
     const { url } = await agentUser(['aclbus']);
     for (const u of [url, `${url}/1`]) {
-      const bus = new RedisFrameBus({ url: u, connectionName: 'framecast-agent', readyCheck: false });
+      const bus = new RedisFrameBus({ redis: u, connectionName: 'framecast-agent', readyCheck: false });
       const ready = new Promise<void>((resolve) => bus.once('ready', resolve));
       await ready;
       await bus.publish('aclbus', Buffer.alloc(40), 5000);
@@ -109,7 +109,7 @@ describe('agent keys on the publish side (Redis ACL)', () => {
 
   it('a key for any room may publish and write last-frame keys of every room, still nothing else', async () => {
     const { url, acl } = await agentUser(['*']);
-    expect(acl).toMatch(/ %W~video_\*:last &video_\* \+publish/);
+    expect(acl).toMatch(/ %W~video_\*:last %W~\{video_\*\}:last &video_\* \+publish/);
     const agent = new Redis(url, { enableReadyCheck: false, maxRetriesPerRequest: 0 });
     try {
       await waitFor('agent connection ready', () => agent.status === 'ready', 5000);

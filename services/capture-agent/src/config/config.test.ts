@@ -55,7 +55,7 @@ describe('loadAgentConfig', () => {
   });
 
   it('requires REDIS_URL unless the caller (the embedded runner) brings its own bus', () => {
-    expect(configError(() => loadAgentConfig({})).message).toBe('REDIS_URL: is required but not set');
+    expect(configError(() => loadAgentConfig({})).message).toBe('REDIS_URL: is required but not set (or set REDIS_CLUSTER_NODES to use a Redis Cluster)');
     expect(loadAgentConfig({}, { embedded: true }).config.REDIS_URL).toBeUndefined();
   });
 

@@ -1,4 +1,4 @@
-import { ConfigError, envField, loadConfig, redisEnvFields, z, type Env, type LoadedConfig } from '@framecast/config';
+import { ConfigError, envField, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, z, type Env, type LoadedConfig } from '@framecast/config';
 import { isValidRoomName, ROOM_NAME_RULE } from '@framecast/protocol';
 import { checkHeartbeatConfig, heartbeatEnvFields } from './heartbeat-config.ts';
 import { camerasFromFile, LIMITS, resolveCamera, sizeText, sourceText, type CameraConfig, type CameraDefaults } from './camera-config.ts';
@@ -57,7 +57,8 @@ export const agentEnvSchema = z.object({
   FRAMECAST_STATS_INTERVAL_MS: envField.ms(0, 3_600_000, 60_000),
   /** Graceful shutdown deadline: the sources stopped, the bus closed, then exit regardless. */
   FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 60_000, 5_000),
-  REDIS_URL: envField.redisUrl(),
+  /** REDIS_URL or REDIS_CLUSTER_NODES (a Redis Cluster: frames on sharded pub/sub). */
+  ...redisConnectionEnvFields,
   /** FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: a publish or PING unanswered this long means Redis is hung (the bus goes down, the newest frame is kept). */
   ...redisEnvFields,
   LOG_LEVEL: envField.logLevel(),
@@ -72,7 +73,7 @@ type EnvConfig = z.infer<typeof agentEnvSchema>;
  * an in-memory bus. `cameras` is what the agent runs: the config file's list, or the one camera
  * the room/source variables describe.
  */
-export type AgentConfig = Omit<EnvConfig, 'REDIS_URL'> & { REDIS_URL?: string | undefined; cameras: readonly CameraConfig[] };
+export type AgentConfig = EnvConfig & { cameras: readonly CameraConfig[] };
 
 export interface LoadAgentConfigOptions {
   /** In the embedded runner the frames go over its in-memory bus unless REDIS_URL is set. */
@@ -83,8 +84,8 @@ export interface LoadAgentConfigOptions {
 
 /** Validates `env` (process env merged with CLI flags) into a frozen AgentConfig. Throws ConfigError. */
 export function loadAgentConfig(env: Env = process.env, opts: LoadAgentConfigOptions = {}): LoadedConfig<AgentConfig> {
-  const schema = opts.embedded || opts.probe ? agentEnvSchema.partial({ REDIS_URL: true }) : agentEnvSchema;
-  const { config, unknown } = loadConfig(schema, env);
+  const { config, unknown } = loadConfig(agentEnvSchema, env);
+  requireRedis(config, { required: !opts.embedded && !opts.probe });
   checkHeartbeatConfig(config);
   const defaults: CameraDefaults = {
     size: config.FRAMECAST_SIZE,

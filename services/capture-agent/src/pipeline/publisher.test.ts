@@ -121,7 +121,7 @@ describe('FramePublisher while Redis is down', () => {
   });
 
   it('keeps only the newest frame, publishes it once on reconnect, and logs each transition once', async () => {
-    const bus = new RedisFrameBus({ url: redis.url, connectionName: 'publisher-test', maxReconnectDelayMs: 200 });
+    const bus = new RedisFrameBus({ redis: redis.url, connectionName: 'publisher-test', maxReconnectDelayMs: 200 });
     bus.on('connectionError', () => {});
     const { logger, lines } = captureLogs();
     const pub = new FramePublisher({ bus, room: 'outage', lastFrameTtlMs: 60_000, logger, maxStaleMs: 5000 });
@@ -158,8 +158,8 @@ describe('FramePublisher while Redis is down', () => {
   });
 
   it('a full Redis (OOM) refuses the last-frame SET but takes the PUBLISH: published, counted apart, bus up, one line each way', async () => {
-    const bus = new RedisFrameBus({ url: redis.url, connectionName: 'publisher-test-full', maxReconnectDelayMs: 200 });
-    const watcher = new RedisFrameBus({ url: redis.url, connectionName: 'publisher-test-full-viewer' });
+    const bus = new RedisFrameBus({ redis: redis.url, connectionName: 'publisher-test-full', maxReconnectDelayMs: 200 });
+    const watcher = new RedisFrameBus({ redis: redis.url, connectionName: 'publisher-test-full-viewer' });
     const admin = new Redis(redis.url);
     const got: Buffer[] = [];
     watcher.onFrame((_room, env) => got.push(env));
@@ -206,7 +206,7 @@ describe('FramePublisher while Redis is down', () => {
   });
 
   it('drops the kept frame instead of publishing it late when it went stale during the outage', async () => {
-    const bus = new RedisFrameBus({ url: redis.url, connectionName: 'publisher-test-stale', maxReconnectDelayMs: 200 });
+    const bus = new RedisFrameBus({ redis: redis.url, connectionName: 'publisher-test-stale', maxReconnectDelayMs: 200 });
     bus.on('connectionError', () => {});
     const pub = new FramePublisher({ bus, room: 'stale', lastFrameTtlMs: 60_000, logger: captureLogs().logger, maxStaleMs: 300 });
     try {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { CHANNEL_PREFIX, frameChannel, lastFrameKey, VARIANT_SEPARATOR } from '@framecast/protocol';
+import { CHANNEL_PREFIX, clusterLastFrameKey, frameChannel, lastFrameKey, VARIANT_SEPARATOR } from '@framecast/protocol';
 import type { AgentKeyRecord, RegistryStore } from '@framecast/registry-store';
 import type { TypedApp } from '../api.ts';
 import { adminOnly, agentAllowedRooms, sha256Hex } from '../auth-guards.ts';
@@ -17,12 +17,23 @@ import { AgentKeyCreate, AgentKeyCreated, AgentKeyList, AgentParams, ErrorBody, 
  * password is the agent key itself, stored by Redis as the same SHA-256 the registry keeps
  * (`#<hex>`), so neither ever holds the key in the clear. The agent then connects as
  * redis://framecast-agent-<id>:<agent key>@host:6379.
+ *
+ * The same line serves a Redis Cluster (apply it on every node: ACLs are per node): there the
+ * agent SPUBLISHes, stores `{video_<room>}:last`, asks PUBSUB SHARDNUMSUB and reads the slot map
+ * (CLUSTER SLOTS). Those forms name the same rooms, so the user reaches nothing more.
  */
 export function redisAclFor(key: AgentKeyRecord): string {
   const any = key.rooms.includes('*');
   // Each room and its variants (`video_<room>~small`: `~` never occurs in a room name, so the
   // pattern cannot reach another room).
-  const keys = any ? [`%W~${CHANNEL_PREFIX}*:last`] : key.rooms.flatMap((r) => [`%W~${lastFrameKey(r)}`, `%W~${CHANNEL_PREFIX}${r}${VARIANT_SEPARATOR}*:last`]);
+  const keys = any
+    ? [`%W~${CHANNEL_PREFIX}*:last`, `%W~{${CHANNEL_PREFIX}*}:last`]
+    : key.rooms.flatMap((r) => [
+        `%W~${lastFrameKey(r)}`,
+        `%W~${CHANNEL_PREFIX}${r}${VARIANT_SEPARATOR}*:last`,
+        `%W~${clusterLastFrameKey(r)}`,
+        `%W~{${CHANNEL_PREFIX}${r}${VARIANT_SEPARATOR}*}:last`,
+      ]);
   const channels = any ? [`&${CHANNEL_PREFIX}*`] : key.rooms.flatMap((r) => [`&${frameChannel(r)}`, `&${frameChannel(r)}${VARIANT_SEPARATOR}*`]);
   return [`ACL SETUSER framecast-agent-${key.id} reset on #${key.sha256}`, ...keys, ...channels, AGENT_ACL_COMMANDS].join(' ');
 }
@@ -31,7 +42,7 @@ export function redisAclFor(key: AgentKeyRecord): string {
  * The commands an agent's Redis user may run (see redisAclFor). PUBSUB NUMSUB is how it learns
  * whether a gateway watches one of its variants (it reveals subscriber counts, not frames).
  */
-export const AGENT_ACL_COMMANDS = '+publish +set +pubsub|numsub +hello +client|setname +select +ping';
+export const AGENT_ACL_COMMANDS = '+publish +set +pubsub|numsub +spublish +pubsub|shardnumsub +cluster|slots +hello +client|setname +select +ping';
 
 /** Creates an agent key for `rooms` and returns the key itself (shown once; only its hash is kept). */
 export async function createAgentKey(store: RegistryStore, name: string, rooms: string[]): Promise<{ record: AgentKeyRecord; key: string }> {

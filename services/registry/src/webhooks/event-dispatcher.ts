@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@framecast/redis';
 import type { Logger } from '@framecast/logging';
 import { EVENTS_CONSUMER_GROUP, registryKeys, WEBHOOK_EVENTS, type WebhookEvent, type WebhookEventType } from '@framecast/protocol';
 import type { RegistryStore, WebhookRecord } from '@framecast/registry-store';
@@ -15,7 +15,7 @@ const CLAIM_IDLE_MS = 30_000;
 
 export interface EventDispatcherOptions {
   /** A connection of its own: XREADGROUP BLOCK holds it. */
-  redis: Redis;
+  redis: RedisClient;
   queue: Queue<DeliveryJob>;
   store: RegistryStore;
   metrics: RegistryMetrics;
