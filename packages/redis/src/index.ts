@@ -49,6 +49,8 @@ function connectCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, optio
   const clusterOptions: ClusterOptions = {
     redisOptions: {
       ...nodeOptions,
+      // Each node connection runs the same ready check (INFO) unless told not to (the agent's user may not).
+      ...(enableReadyCheck === undefined ? {} : { enableReadyCheck }),
       ...(target.username ? { username: target.username } : {}),
       ...(target.password ? { password: target.password } : {}),
       ...(target.tls ? { tls: {} } : {}),

@@ -6,3 +6,4 @@ export { TestViewer, percentile, type ReceivedFrame } from './viewer.ts';
 export { launchChromium, CHROMIUM_PATH, type TestBrowser, type LaunchOptions } from './browser.ts';
 export { scrapeMetric, metricValue, type MetricLabels } from './metrics.ts';
 export { startAgent, ChannelTap, rssOf, AGENT_ENTRY } from './agents.ts';
+export { makeTestCertificates, redisTlsArgs, type TestCertificates } from './tls.ts';

@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterLastFrameKey, EnvelopeError, frameChannel, readHeader } from '@framecast/protocol';
-import { startAgent, startTestRedisCluster, stopAllServices, TestViewer, waitFor, type ClusterNode, type ServiceProcess, type TestRedisCluster } from '@framecast/testing';
+import { REPO_ROOT, startAgent, startTestRedisCluster, stopAllServices, TestViewer, waitFor, type ClusterNode, type ServiceProcess, type TestRedisCluster } from '@framecast/testing';
 import { startRegistry, type RegistryProcess } from '../../registry/test/helpers.ts';
 import { scrapeMetric, startGateway, type GatewayProcess } from './helpers.ts';
 
@@ -215,5 +216,70 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub across three shar
     }, 5000);
     for (const v of viewers) expectNoRepeats(v);
     for (const v of viewers) v.close();
+  });
+
+  it('each service as its own ACL user (the printed lines applied on every node) does its job, and is refused (NOPERM) outside it', async () => {
+    const printed = spawnSync(process.execPath, ['services/registry/src/print-acl.ts', '--gateway-password', 'gw-pw-0123456789', '--registry-password', 'reg-pw-0123456789'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
+    expect(printed.status, printed.stderr).toBe(0);
+    const room = 'cam-acl';
+    expect((await registry.api('POST', '/rooms', { name: room, visibility: 'public' })).status).toBe(201);
+    const created = (await registry.api('POST', '/agent-keys', { name: 'acl box', rooms: [room] })).body;
+    const lines = [...printed.stdout.trim().split('\n'), created.redisAcl as string];
+    // ACLs are per node in a cluster: every node (replicas too: one may be promoted) gets every line.
+    for (const node of cluster.nodes.filter((n) => n.running)) {
+      const r = cluster.connect(node);
+      for (const line of lines) expect(await r.call('ACL', 'SETUSER', ...line.split(' ').slice(2))).toBe('OK');
+      r.disconnect();
+    }
+    const seed = cluster.nodes.find((n) => n.running)!.port;
+    const as = (user: string, password: string) => ({ REDIS_CLUSTER_NODES: cluster.seeds, REDIS_URL: `redis://${user}:${password}@127.0.0.1:${seed}` });
+    const reg = await startRegistry('', { ...as('framecast-registry', 'reg-pw-0123456789'), FRAMECAST_SWEEP_INTERVAL_MS: '500' });
+    const gw = await startGateway('', as('framecast-gateway', 'gw-pw-0123456789'));
+    const agent = await startAgent({
+      ...as(`framecast-agent-${created.id}`, created.key),
+      FRAMECAST_ROOM: room,
+      FRAMECAST_SOURCE: 'testsrc',
+      FRAMECAST_FPS: '10',
+      FRAMECAST_SIZE: '160x90',
+    });
+    const viewer = new TestViewer(gw.wsUrl(room));
+    await waitFor('frames at the viewer, every service on its own user', () => viewer.frames.length >= 10, 15_000);
+    viewer.close();
+    await waitFor('registry ready as its user', async () => (await fetch(`${reg.url}/readyz`)).status === 200, 10_000);
+    expect((await reg.api('GET', `/rooms/${room}`)).status).toBe(200);
+    const noperm = (svc: ServiceProcess) => svc.lines.filter((l) => /NOPERM|no permissions/i.test(l));
+    expect([...noperm(reg), ...noperm(gw), ...noperm(agent)]).toEqual([]);
+
+    const connectAs = (user: string, password: string) => {
+      const c = new Cluster(seedList(cluster.seeds), { redisOptions: { username: user, password, maxRetriesPerRequest: 0 }, enableReadyCheck: false });
+      c.on('error', () => {});
+      return c;
+    };
+    const refusals: Array<[string, Cluster, Array<[string, (c: Cluster) => Promise<unknown>]>]> = [
+      ['gateway', connectAs('framecast-gateway', 'gw-pw-0123456789'), [
+        ['SPUBLISH a frame', (c) => c.spublish(frameChannel(room), 'x')],
+        ['SET a last frame', (c) => c.set(clusterLastFrameKey(room), 'x')],
+        ['HGETALL agent keys', (c) => c.hgetall('{framecast}:agent-keys')],
+      ]],
+      ['agent', connectAs(`framecast-agent-${created.id}`, created.key), [
+        ['GET its own last frame', (c) => c.get(clusterLastFrameKey(room))],
+        ['SPUBLISH to another room', (c) => c.spublish(frameChannel(rooms[0]!), 'x')],
+        ['SET another room\'s last frame', (c) => c.set(clusterLastFrameKey(rooms[0]!), 'x')],
+      ]],
+      ['registry', connectAs('framecast-registry', 'reg-pw-0123456789'), [
+        ['SPUBLISH a frame', (c) => c.spublish(frameChannel(room), 'x')],
+        ['GET a last frame', (c) => c.get(clusterLastFrameKey(room))],
+        ['FLUSHALL', (c) => c.flushall()],
+      ]],
+    ];
+    for (const [who, conn, cases] of refusals) {
+      await waitFor(`${who} connection ready`, () => conn.status === 'ready', 5000);
+      for (const [what, run] of cases) await expect(run(conn), `${who}: ${what}`).rejects.toThrow(/NOPERM/);
+      conn.disconnect();
+    }
+    await Promise.all([reg.stop(), gw.stop(), agent.stop()]);
   });
 });
