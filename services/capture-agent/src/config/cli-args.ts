@@ -24,6 +24,7 @@ export const FLAG_ENV = {
   'variant-check-ms': 'FRAMECAST_VARIANT_CHECK_MS',
   'shutdown-timeout-ms': 'FRAMECAST_SHUTDOWN_TIMEOUT_MS',
   'redis-url': 'REDIS_URL',
+  'redis-cluster-nodes': 'REDIS_CLUSTER_NODES',
   'redis-command-timeout-ms': 'FRAMECAST_REDIS_COMMAND_TIMEOUT_MS',
   'registry-url': 'FRAMECAST_REGISTRY_URL',
   'agent-id': 'FRAMECAST_AGENT_ID',
@@ -60,7 +61,8 @@ variable shown; the option wins.
   --stats-interval-ms MS      FRAMECAST_STATS_INTERVAL_MS    per-camera stats log interval, 0 = off (default 60000)
   --variant-check-ms MS       FRAMECAST_VARIANT_CHECK_MS     how often to ask Redis whether a small variant is watched, 0 = no variants (default 3000)
   --shutdown-timeout-ms MS    FRAMECAST_SHUTDOWN_TIMEOUT_MS  hard deadline for a graceful stop (default 5000)
-  --redis-url URL             REDIS_URL                      redis:// or rediss:// URL (required, except for probe)
+  --redis-url URL             REDIS_URL                      redis:// or rediss:// URL (this or a cluster required, except for probe)
+  --redis-cluster-nodes LIST  REDIS_CLUSTER_NODES            host:port,… seeds of a Redis Cluster (credentials/TLS from REDIS_URL)
   --redis-command-timeout-ms MS  FRAMECAST_REDIS_COMMAND_TIMEOUT_MS  a publish or PING unanswered this long = Redis hung (default 1000)
   --registry-url URL          FRAMECAST_REGISTRY_URL         registry base URL for heartbeats (default: none, no heartbeats)
   --agent-id ID               FRAMECAST_AGENT_ID             this agent's id in the registry (default: host name)
