@@ -69,6 +69,7 @@ let compose: ComposeConfig;
 let base: K8sObject[];
 let production: K8sObject[];
 let managedRedis: K8sObject[];
+let managedRedisCluster: K8sObject[];
 let monitoring: K8sObject[];
 const stages = dockerStages();
 
@@ -80,6 +81,7 @@ beforeAll(async () => {
     ['base', (o: K8sObject[]) => (base = o)],
     ['production', (o: K8sObject[]) => (production = o)],
     ['managedRedis', (o: K8sObject[]) => (managedRedis = o)],
+    ['managedRedisCluster', (o: K8sObject[]) => (managedRedisCluster = o)],
     ['monitoring', (o: K8sObject[]) => (monitoring = o)],
   ] as const) {
     const r = await kustomize(which);
@@ -127,11 +129,13 @@ describe('every variable the deployment files set is one the service accepts', (
   });
 
   it('the Kubernetes base and the overlays (secrets from the generated Secret, $(VAR) expanded)', () => {
-    const redisHost = { base: 'redis:6379', production: 'redis:6379', managedRedis: 'redis.example.internal:6380' };
-    for (const [name, objects] of [['base', base], ['production', production], ['managedRedis', managedRedis]] as const) {
+    const redisHost = { base: 'redis:6379', production: 'redis:6379', managedRedis: 'redis.example.internal:6380', managedRedisCluster: 'redis-cluster-0.example.internal:6380' };
+    for (const [name, objects] of [['base', base], ['production', production], ['managedRedis', managedRedis], ['managedRedisCluster', managedRedisCluster]] as const) {
       for (const service of ['gateway', 'registry'] as const) {
         const env = k8sEnv(objects, service);
-        expectAccepted(service, env, `${name} ${service}`);
+        const config = expectAccepted(service, env, `${name} ${service}`) as { REDIS_CLUSTER_NODES?: unknown[] };
+        // Only the cluster overlay names seed nodes, and the loader parses all three.
+        expect(config.REDIS_CLUSTER_NODES?.length, `${name} ${service}`).toBe(name === 'managedRedisCluster' ? 3 : undefined);
         // $(REDIS_PASSWORD) was expanded: REDIS_URL carries the secret, nothing is left unexpanded.
         expect(env.REDIS_URL, `${name} ${service}`).toMatch(new RegExp(`^rediss?://:${env.REDIS_PASSWORD}@${redisHost[name].replaceAll('.', '\\.')}$`));
         for (const [k, v] of Object.entries(env)) expect(v, `${name} ${service} ${k}`).not.toMatch(/\$\(/);

@@ -177,6 +177,8 @@ export const KUSTOMIZATIONS = {
   production: 'deploy/k8s-overlays/production',
   /** The example overlay for a managed Redis instead of the in-cluster one. */
   managedRedis: 'deploy/k8s-overlays/managed-redis',
+  /** The example overlay for a managed Redis Cluster (sharded pub/sub). */
+  managedRedisCluster: 'deploy/k8s-overlays/managed-redis-cluster',
   /** The optional Prometheus Operator objects. */
   monitoring: 'deploy/k8s/monitoring',
 } as const;

@@ -16,7 +16,7 @@ beforeAll(async () => {
   if (!(await onPath('kubectl'))) {
     throw new Error('kubectl is not on PATH: this machine kind has kubectl v1.32 (kustomize v5.5); elsewhere install it, or Debian\'s kubernetes-client (.ci/run does), whose kustomize is older');
   }
-  for (const which of ['base', 'production', 'managedRedis', 'monitoring'] as const) {
+  for (const which of ['base', 'production', 'managedRedis', 'managedRedisCluster', 'monitoring'] as const) {
     const r = await kustomize(which);
     if (r.code !== 0) throw new Error(`kubectl kustomize ${which} failed:\n${r.stderr}`);
     rendered[which] = r.objects;
@@ -32,7 +32,7 @@ describe('kubectl kustomize', () => {
     expect(stdout).toMatch(/Kustomize Version: v5\./);
   });
 
-  it.each(['base', 'production', 'managedRedis', 'monitoring'] as const)('renders %s into objects that all pass the Kubernetes schema strictly', (which) => {
+  it.each(['base', 'production', 'managedRedis', 'managedRedisCluster', 'monitoring'] as const)('renders %s into objects that all pass the Kubernetes schema strictly', (which) => {
     expect(rendered[which].length).toBeGreaterThan(0);
     expect(allSchemaProblems(rendered[which])).toEqual({});
   });
@@ -236,6 +236,19 @@ describe('the managed Redis overlay (deploy/k8s-overlays/managed-redis)', () => 
       // REDIS_PASSWORD first: Kubernetes expands $(REDIS_PASSWORD) only from variables defined before.
       expect(env.slice(0, 2).map((e) => e.name), name).toEqual(['REDIS_PASSWORD', 'REDIS_URL']);
       expect(env[1]!.value, name).toBe('rediss://:$(REDIS_PASSWORD)@redis.example.internal:6380');
+    }
+  });
+});
+
+describe('the managed Redis Cluster overlay (deploy/k8s-overlays/managed-redis-cluster)', () => {
+  it('adds the seed nodes beside REDIS_URL (password and TLS), which each service accepts as a cluster', () => {
+    const objects = rendered.managedRedisCluster;
+    expect(objects.filter((o) => /redis/.test(o.metadata.name)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    for (const name of ['gateway', 'registry']) {
+      const env = workload(objects, name).spec.template.spec.containers[0]!.env!;
+      expect(env.slice(0, 3).map((e) => e.name), name).toEqual(['REDIS_PASSWORD', 'REDIS_URL', 'REDIS_CLUSTER_NODES']);
+      expect(env[1]!.value, name).toMatch(/^rediss:\/\/:\$\(REDIS_PASSWORD\)@/);
+      expect(env[2]!.value!.split(','), name).toHaveLength(3);
     }
   });
 });
