@@ -1,7 +1,7 @@
 /**
  * The bare fan-out floor for this architecture on Node: one ioredis subscriber and a plain `ws`
- * server that subscribes to video_<room> on a room's first viewer and sends each Redis message
- * to the room's sockets. Nothing more: no validation, no backpressure, no metrics, no auth.
+ * server that subscribes to video_<room> on a room's first viewer, sends each Redis message
+ * to the room's sockets and unsubscribes when the room's last viewer leaves. Nothing more: no validation, no backpressure, no metrics, no auth.
  * framecast's gateway is measured against this in the same run.
  *
  * Env: REDIS_URL, PORT.
@@ -29,7 +29,15 @@ wss.on('connection', (ws, req) => {
     void sub.subscribe(`video_${room}`);
   }
   sockets.add(ws);
-  ws.on('close', () => sockets.delete(ws));
+  // A room's last viewer gone: unsubscribe at once (no linger), or viewers hopping between rooms
+  // would leave the floor subscribed to every room they ever visited.
+  ws.on('close', () => {
+    sockets.delete(ws);
+    if (sockets.size === 0 && rooms.get(room) === sockets) {
+      rooms.delete(room);
+      void sub.unsubscribe(`video_${room}`);
+    }
+  });
   ws.on('error', () => {});
 });
 

@@ -5,6 +5,7 @@
  */
 import WebSocket from 'ws';
 import { nowMicros } from '@framecast/protocol';
+import { Churn, type ChurnPlan } from './churn-viewers.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 
 export type LoadgenCommand =
@@ -14,6 +15,8 @@ export type LoadgenCommand =
   | { cmd: 'pauseOne'; url: string }
   | { cmd: 'slowReport' }
   | { cmd: 'joins'; url: string; count: number }
+  | ({ cmd: 'churnStart' } & ChurnPlan)
+  | { cmd: 'churnReport' }
   | { cmd: 'closeAll' };
 
 interface ViewerState {
@@ -27,6 +30,7 @@ let frames = 0;
 let bytes = 0;
 let lost = 0;
 let slow: { ws: WebSocket; frames: number; closeCode: number | null } | null = null;
+let churn: Churn | null = null;
 
 function open(url: string, onFrame: (buf: Buffer) => void): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -96,6 +100,7 @@ process.on('message', async (msg: LoadgenCommand) => {
     case 'reset':
       hist = new LatencyHistogram();
       frames = bytes = lost = 0;
+      churn?.reset();
       process.send!({ ok: true });
       break;
     case 'report':
@@ -121,7 +126,17 @@ process.on('message', async (msg: LoadgenCommand) => {
     case 'joins':
       process.send!({ times: await joins(msg.url, msg.count) });
       break;
+    case 'churnStart':
+      churn = new Churn(msg);
+      await churn.start();
+      process.send!({ ok: true });
+      break;
+    case 'churnReport':
+      process.send!(churn!.report());
+      break;
     case 'closeAll':
+      await churn?.stop();
+      churn = null;
       for (const v of viewers) v.ws.terminate();
       viewers.length = 0;
       slow?.ws.terminate();

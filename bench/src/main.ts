@@ -3,7 +3,7 @@
  * the same workloads in the same process tree, alternating A B A B so machine drift cancels out.
  * Starts its own redis-server, a publisher and a load generator as separate processes.
  *
- *   pnpm bench [--workload light,cameras,ramp,idle,slow,join,agent] [--reps 2] [--measure-ms 4000] [--ramp-steps 5,10,25,50,100,200] [--cpu-prof]
+ *   pnpm bench [--workload light,cameras,churn,ramp,idle,slow,join,agent] [--reps 2] [--measure-ms 4000] [--ramp-steps 5,10,25,50,100,200] [--cpu-prof]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,15 +11,17 @@ import { startTestRedis } from '@framecast/testing';
 import { runAgentCost } from './agent-cost.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import { IpcChild, type ServerKind } from './processes.ts';
-import { idleTable, joinTable, mean, ratio, streamTable } from './report.ts';
+import { churnTable, idleTable, joinTable, mean, ratio, streamTable } from './report.ts';
 import { privateBenchRooms } from './bench-auth.ts';
-import { roomNames, runIdle, runJoins, runStream, type IdleResult, type JoinResult, type Rig, type StreamResult, type StreamSpec } from './run.ts';
+import { roomNames, runChurn, runIdle, runJoins, runStream, type ChurnResult, type ChurnSpec, type IdleResult, type JoinResult, type Rig, type StreamResult, type StreamSpec } from './run.ts';
 
-const WORKLOADS = ['light', 'cameras', 'ramp', 'idle', 'slow', 'join', 'agent'] as const;
+const WORKLOADS = ['light', 'cameras', 'churn', 'ramp', 'idle', 'slow', 'join', 'agent'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const KINDS: ServerKind[] = ['framecast', 'floor'];
 const FRAME_BYTES = 30 * 1024;
 const RAMP_LIMITS = { p99Ms: 250, lossPct: 1 };
+/** The gateway's FRAMECAST_SUBSCRIBE_LINGER_MS default: churn checks for leftover subscriptions after it. */
+const GATEWAY_LINGER_MS = 3000;
 
 const { values } = parseArgs({
   options: {
@@ -64,6 +66,35 @@ function aggregate(rs: StreamResult[]): StreamResult {
   };
 }
 
+function aggregateChurn(rs: ChurnResult[]): ChurnResult {
+  const hist = new LatencyHistogram();
+  for (const r of rs) hist.merge(r.firstFrameHist);
+  const m = (k: keyof ChurnResult) => mean(rs.map((r) => r[k] as number));
+  return {
+    server: rs[0]!.server,
+    hopsPerSec: m('hopsPerSec'),
+    framesPerSec: m('framesPerSec'),
+    lossPct: m('lossPct'),
+    missedHops: rs.reduce((a, r) => a + r.missedHops, 0),
+    serverCloses: rs.reduce((a, r) => a + r.serverCloses, 0),
+    cpuUsPerHop: m('cpuUsPerHop'),
+    cpuUsPerFrame: m('cpuUsPerFrame'),
+    serverCore: m('serverCore'),
+    loadgenCore: m('loadgenCore'),
+    firstFrameP50: hist.percentileMs(50),
+    firstFrameP99: hist.percentileMs(99),
+    firstFrameMax: hist.maxUs / 1000,
+    numsubAfter: Math.max(...rs.map((r) => r.numsubAfter)),
+    peakRss: Math.max(...rs.map((r) => r.peakRss)),
+    firstFrameHist: hist,
+  };
+}
+
+const jsonChurn = (r: ChurnResult) => {
+  const { firstFrameHist: _hist, ...rest } = r;
+  return rest;
+};
+
 const json = (r: StreamResult) => {
   const { hist: _hist, ...rest } = r;
   return rest;
@@ -104,8 +135,8 @@ const stream = (rooms: number, viewersPerRoom: number, fps: number, extra: Parti
 
 async function main(): Promise<void> {
   const redis = await startTestRedis({ needsControl: true });
-  // The camera shape needs 64 rooms; the other workloads use the first 8.
-  const auth = await privateBenchRooms(redis.url, roomNames(64));
+  // churn hops between 100 rooms and the camera shape needs 64; the other workloads use the first 8.
+  const auth = await privateBenchRooms(redis.url, roomNames(100));
   const rig: Rig = {
     ...auth,
     redisUrl: redis.url,
@@ -133,6 +164,39 @@ async function main(): Promise<void> {
       const c = compare(r.framecast, r.floor);
       say(`framecast/floor: ${JSON.stringify(c)}\n`);
       results.cameras = { framecast: json(r.framecast), floor: json(r.floor), ratio: c };
+    }
+
+    if (selected.includes('churn')) {
+      // Viewers switching cameras: every viewer leaves its room for another every 2 s, so the
+      // server subscribes, unsubscribes and finds first frames all the time.
+      const spec: ChurnSpec = {
+        rooms: 100,
+        viewers: 100,
+        hopMs: 2000,
+        fps: 15,
+        bytes: FRAME_BYTES,
+        lastFrameTtlMs: 10_000,
+        warmupMs: 3000,
+        measureMs: Math.max(measureMs, 10_000),
+        settleMs: GATEWAY_LINGER_MS + 1500,
+      };
+      say(`## churn: ${spec.viewers} viewers hopping between ${spec.rooms} rooms (${spec.fps} fps) every ${spec.hopMs / 1000} s`);
+      const runs: ChurnResult[] = [];
+      for (let rep = 0; rep < reps; rep++)
+        for (const k of KINDS) {
+          runs.push(await runChurn(rig, k, spec, 1 + rep));
+          say(churnTable([{ label: `churn #${rep + 1}`, r: runs.at(-1)! }]).split('\n')[2]!);
+        }
+      const agg = Object.fromEntries(KINDS.map((k) => [k, aggregateChurn(runs.filter((r) => r.server === k))])) as Record<ServerKind, ChurnResult>;
+      say(churnTable(KINDS.map((k) => ({ label: 'churn', r: agg[k] }))));
+      const c = {
+        'cpu µs/hop': ratio(agg.framecast.cpuUsPerHop, agg.floor.cpuUsPerHop),
+        'cpu µs/frame': ratio(agg.framecast.cpuUsPerFrame, agg.floor.cpuUsPerFrame),
+        'first frame p50': ratio(agg.framecast.firstFrameP50, agg.floor.firstFrameP50),
+        'first frame p99': ratio(agg.framecast.firstFrameP99, agg.floor.firstFrameP99),
+      };
+      say(`framecast/floor: ${JSON.stringify(c)}\n`);
+      results.churn = { spec, framecast: jsonChurn(agg.framecast), floor: jsonChurn(agg.floor), ratio: c, runs: runs.map(jsonChurn) };
     }
 
     if (selected.includes('ramp')) {

@@ -1,10 +1,11 @@
 /**
  * Bench publisher process: publishes envelopes of FRAME_BYTES to ROOMS at FPS each, stamped with
- * the publish time as capture time, paced against the clock (no drift). Driven over IPC:
- * {cmd:'start', rooms, fps, bytes} / {cmd:'stop'} → replies {published}.
+ * the publish time as capture time, paced against the clock (no drift); with `lastFrameTtlMs` it
+ * also stores each as the room's last frame, as the capture agent does. Driven over IPC:
+ * {cmd:'start', rooms, fps, bytes, lastFrameTtlMs?} / {cmd:'stop'} → replies {published}.
  */
 import { Redis } from 'ioredis';
-import { encodeEnvelope, nowMicros, frameChannel } from '@framecast/protocol';
+import { encodeEnvelope, nowMicros, frameChannel, lastFrameKey } from '@framecast/protocol';
 
 const redis = new Redis(process.env.REDIS_URL!, { enableAutoPipelining: true });
 let timer: NodeJS.Timeout | null = null;
@@ -15,12 +16,16 @@ interface Start {
   rooms: string[];
   fps: number;
   bytes: number;
+  /** Also store each frame as the room's last frame with this expiry, as the capture agent does (PUBLISH + SET PX). */
+  lastFrameTtlMs?: number;
 }
 
 function start(msg: Start): void {
   const payload = Buffer.alloc(msg.bytes, 0x5a);
   const sequences = new Map(msg.rooms.map((r) => [r, 0]));
   const channels = new Map(msg.rooms.map((r) => [r, frameChannel(r)]));
+  const lastKeys = new Map(msg.rooms.map((r) => [r, lastFrameKey(r)]));
+  const ttl = msg.lastFrameTtlMs;
   const period = 1000 / msg.fps;
   const t0 = performance.now();
   let tick = 0;
@@ -30,6 +35,7 @@ function start(msg: Start): void {
       sequences.set(room, seq + 1);
       const env = encodeEnvelope({ sequence: seq, captureTimeUs: nowMicros(), width: 1280, height: 720 }, payload);
       void redis.publish(channels.get(room)!, env);
+      if (ttl) void redis.set(lastKeys.get(room)!, env, 'PX', ttl);
       published++;
     }
     tick++;

@@ -1,4 +1,4 @@
-import type { IdleResult, JoinResult, StreamResult } from './run.ts';
+import type { ChurnResult, IdleResult, JoinResult, StreamResult } from './run.ts';
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
@@ -31,6 +31,30 @@ export function streamTable(rows: Array<{ label: string; r: StreamResult }>): st
       f2(r.cpuUsPerFrame),
       `${Math.round(r.serverCore * 100)}%`,
       `${Math.round(r.loadgenCore * 100)}%${r.loadgenCore > 0.9 ? ' (saturated)' : ''}`,
+      mb(r.peakRss),
+    ]),
+  );
+}
+
+export function churnTable(rows: Array<{ label: string; r: ChurnResult }>): string {
+  return table(
+    ['run', 'server', 'hops/s', 'frames/s', 'loss%', 'missed hops', 'server closes', 'first frame p50', 'p99', 'max ms', 'cpu µs/hop', 'cpu µs/frame', 'server core', 'loadgen core', 'NUMSUB after', 'peak RSS MB'],
+    rows.map(({ label, r }) => [
+      label,
+      r.server,
+      f1(r.hopsPerSec),
+      f1(r.framesPerSec),
+      f2(r.lossPct),
+      String(r.missedHops),
+      String(r.serverCloses),
+      f1(r.firstFrameP50),
+      f1(r.firstFrameP99),
+      f1(r.firstFrameMax),
+      f1(r.cpuUsPerHop),
+      f2(r.cpuUsPerFrame),
+      `${Math.round(r.serverCore * 100)}%`,
+      `${Math.round(r.loadgenCore * 100)}%`,
+      String(r.numsubAfter),
       mb(r.peakRss),
     ]),
   );

@@ -1,3 +1,6 @@
+import { Redis } from 'ioredis';
+import { frameChannel } from '@framecast/protocol';
+import type { ChurnReport } from './churn-viewers.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import { CpuWindow, RssSampler, rssBytes } from './proc-stats.ts';
 import { IpcChild, startServer, type ServerKind, type ServerUnderTest } from './processes.ts';
@@ -149,4 +152,102 @@ export function runJoins(rig: Rig, kind: ServerKind, joins: number, fps: number,
     const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
     return { server: kind, joins: times.length, p50: pct(50), p99: pct(99), max: sorted[sorted.length - 1]! };
   });
+}
+
+export interface ChurnSpec {
+  rooms: number;
+  viewers: number;
+  hopMs: number;
+  fps: number;
+  bytes: number;
+  /** The rooms' stored last frames expire after this (the capture agent's default). */
+  lastFrameTtlMs: number;
+  warmupMs: number;
+  measureMs: number;
+  /** How long after the last viewer left to check that no subscription is left: the gateway's linger plus slack. */
+  settleMs: number;
+}
+
+export interface ChurnResult {
+  server: ServerKind;
+  hopsPerSec: number;
+  framesPerSec: number;
+  lossPct: number;
+  /** Hops that got no frame before the viewer's next hop. */
+  missedHops: number;
+  serverCloses: number;
+  cpuUsPerHop: number;
+  cpuUsPerFrame: number;
+  serverCore: number;
+  loadgenCore: number;
+  firstFrameP50: number;
+  firstFrameP99: number;
+  firstFrameMax: number;
+  /** Subscribers left on the rooms' channels `settleMs` after every viewer left (should be 0). */
+  numsubAfter: number;
+  peakRss: number;
+  firstFrameHist: LatencyHistogram;
+}
+
+/**
+ * Viewers hopping between rooms (the camera system's churn, issue 13): subscribe and unsubscribe
+ * cost, and the first frame after each hop. Every room streams and stores its last frame, as the
+ * capture agent does, so a server that reads the stored frame can answer a hop into a room it is
+ * not subscribed to at once. At the end every viewer leaves and, after the linger, no subscription
+ * may be left.
+ */
+export function runChurn(rig: Rig, kind: ServerKind, spec: ChurnSpec, seed: number): Promise<ChurnResult> {
+  return withServer(rig, kind, {}, async (server) => {
+    const rooms = roomNames(spec.rooms);
+    await rig.publisher.call({ cmd: 'start', rooms, fps: spec.fps, bytes: spec.bytes, lastFrameTtlMs: spec.lastFrameTtlMs });
+    await sleep(500);
+    await rig.loadgen.call({ cmd: 'churnStart', roomUrls: rooms.map((r) => server.wsUrl(r)), viewers: spec.viewers, hopMs: spec.hopMs, seed });
+    await sleep(spec.warmupMs);
+    await rig.loadgen.call({ cmd: 'reset' });
+    const rss = new RssSampler(server.pid);
+    const cpu = new CpuWindow(server.pid);
+    const lgCpu = new CpuWindow(rig.loadgen.pid);
+    await sleep(spec.measureMs);
+    const serverCpu = cpu.end();
+    const loadgenCpu = lgCpu.end();
+    const peakRss = rss.stop();
+    const r = await rig.loadgen.call<ChurnReport>({ cmd: 'churnReport' });
+    await rig.loadgen.call({ cmd: 'closeAll' });
+    await sleep(spec.settleMs);
+    const numsubAfter = await subscribersOf(rig.redisUrl, rooms);
+    await rig.publisher.call({ cmd: 'stop' });
+    const hist = LatencyHistogram.fromSparse(r.hist, r.maxUs);
+    const seconds = serverCpu.wallUs / 1e6;
+    return {
+      server: kind,
+      hopsPerSec: r.hops / seconds,
+      framesPerSec: r.frames / seconds,
+      lossPct: r.frames + r.lost === 0 ? 100 : (100 * r.lost) / (r.frames + r.lost),
+      missedHops: r.missed,
+      serverCloses: r.serverCloses,
+      cpuUsPerHop: r.hops === 0 ? NaN : serverCpu.cpuUs / r.hops,
+      cpuUsPerFrame: r.frames === 0 ? NaN : serverCpu.cpuUs / r.frames,
+      serverCore: serverCpu.coreShare,
+      loadgenCore: loadgenCpu.coreShare,
+      firstFrameP50: hist.percentileMs(50),
+      firstFrameP99: hist.percentileMs(99),
+      firstFrameMax: hist.maxUs / 1000,
+      numsubAfter,
+      peakRss,
+      firstFrameHist: hist,
+    };
+  });
+}
+
+/** Sum of PUBSUB NUMSUB over the rooms' frame channels. */
+async function subscribersOf(redisUrl: string, rooms: string[]): Promise<number> {
+  const redis = new Redis(redisUrl);
+  try {
+    const reply = (await redis.call('PUBSUB', 'NUMSUB', ...rooms.map(frameChannel))) as Array<string | number>;
+    let total = 0;
+    for (let i = 1; i < reply.length; i += 2) total += Number(reply[i]);
+    return total;
+  } finally {
+    redis.disconnect();
+  }
 }
