@@ -146,7 +146,7 @@ describe("README's separate-services block", () => {
     const agentKey = /^agent key: (\S+)$/m.exec(out)?.[1];
     expect(adminKey, out).toBeDefined();
     expect(agentKey, out).toBeDefined();
-    expect(out).toMatch(/^optional Redis ACL line: ACL SETUSER framecast-agent-\S+ reset on #[0-9a-f]{64} %W~video_lobby:last %W~video_lobby~\*:last &video_lobby &video_lobby~\* /m);
+    expect(out).toMatch(/^optional Redis ACL line: ACL SETUSER framecast-agent-\S+ reset on #[0-9a-f]{64} %W~video_lobby:last %W~video_lobby~\*:last %W~\{video_lobby\}:last %W~\{video_lobby~\*\}:last &video_lobby &video_lobby~\* /m);
     const pids = /^pids: registry (\d+), gateway (\d+), agent (\d+)$/m.exec(out)!.slice(1).map(Number);
     const watch = /^watch: (http:\/\/localhost:(\d+)\/rooms\/lobby#token=(\S+))$/m.exec(out);
     expect(watch, out).not.toBeNull();

@@ -20,7 +20,7 @@ describe('agent start-up configuration', () => {
   // looks: one line, exit 2, for an environment variable, a flag's value and an unknown flag.
   it.each([
     [{ REDIS_URL, FRAMECAST_FPS: 'abc' }, [], /^framecast-agent: invalid configuration: FRAMECAST_FPS: must be an integer \(got "abc"\)$/],
-    [{}, [], /^framecast-agent: invalid configuration: REDIS_URL: is required but not set$/],
+    [{}, [], /^framecast-agent: invalid configuration: REDIS_URL: is required but not set \(or set REDIS_CLUSTER_NODES to use a Redis Cluster\)$/],
     [{ REDIS_URL }, ['--quality', '101'], /FRAMECAST_QUALITY \(--quality\): must be <= 100/],
     [{ REDIS_URL }, ['--qualty', '50'], /^framecast-agent: Unknown option '--qualty'/],
   ])('exits 2 with one line naming the problem: %j %j', async (env, args, message) => {
