@@ -35,8 +35,8 @@ export interface RedisFrameBusOptions {
 }
 
 /**
- * Frames over Redis pub/sub: PUBLISH video_<room> plus SET video_<room>:last PX ttl, pipelined in
- * one round trip. A second, dedicated connection subscribes (created on first subscribe, so a
+ * Frames over Redis pub/sub: PUBLISH video_<room> plus SET video_<room>:last PX ttl, written back
+ * to back in one round trip. A second, dedicated connection subscribes (created on first subscribe, so a
  * publisher-only agent holds one connection). Buffers end to end: the subscriber listens on
  * `messageBuffer`, never the string `message` event, which would corrupt JPEG bytes.
  *
@@ -48,8 +48,8 @@ export interface RedisFrameBusOptions {
  * On a Redis Cluster frames use sharded pub/sub: SPUBLISH / SSUBSCRIBE keep a room's channel on the
  * shard that owns its slot instead of copying every frame to every node. The last-frame key is
  * `{video_<stream>}:last` there (protocol clusterLastFrameKey): its hash tag is the channel's name,
- * so key and channel share a slot and the PUBLISH + SET pipeline stays one round trip to one
- * primary, and a failover moves both together. The subscriber holds one connection per primary
+ * so key and channel share a slot and the PUBLISH + SET (written back to back) stay one round
+ * trip to one primary, and a failover moves both together. The subscriber holds one connection per primary
  * that owns a watched slot; after a failover or a slot migration ioredis re-reads the slot map
  * (every SLOTS_REFRESH_MS, and at once when a subscriber connection fails) and re-subscribes each
  * channel on its new owner, once.
@@ -195,18 +195,26 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
   }
 
   async publish(room: string, envelope: Buffer, lastFrameTtlMs: number): Promise<PublishResult> {
-    const pipeline = this.cmd.pipeline();
-    if (this.sharded) pipeline.spublish(frameChannel(room), envelope);
-    else pipeline.publish(frameChannel(room), envelope);
-    const results = await pipeline.set(this.lastKey(room), envelope, 'PX', lastFrameTtlMs).exec();
-    const [publishError] = results?.[0] ?? [new Error('no reply to PUBLISH')];
+    // Two commands written in the same tick, not a pipeline: they still go out back to back in one
+    // round trip, and ioredis's pipeline would join both into one more Buffer (another 74 KB
+    // allocated and copied per 720p frame): that garbage paced the capture agent's full GCs.
+    const channel = frameChannel(room);
+    const published = (this.sharded ? this.cmd.spublish(channel, envelope) : this.cmd.publish(channel, envelope)).then(
+      () => null,
+      (err: Error) => err,
+    );
+    const stored = this.cmd.set(this.lastKey(room), envelope, 'PX', lastFrameTtlMs).then(
+      () => null,
+      (err: Error) => err,
+    );
+    const publishError = await published;
     if (publishError) {
       // A publish without an answer: Redis is hung, so stop offering it frames now rather than at
       // the next PING (each would wait out its timeout, and all would be delivered late at once).
       if (publishError.message === 'Command timed out') this.cmdLiveness.commandTimedOut();
       throw publishError;
     }
-    const [storeError] = results?.[1] ?? [new Error('no reply to SET')];
+    const storeError = await stored;
     return storeError ? { lastFrameStored: false, error: storeError } : { lastFrameStored: true };
   }
 

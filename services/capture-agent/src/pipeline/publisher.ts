@@ -191,13 +191,22 @@ export class FramePublisher {
 
   private publishWithTimeout(envelope: Buffer): Promise<PublishResult> {
     const { bus, room, lastFrameTtlMs, publishTimeoutMs = 2000 } = this.opts;
-    const publish = bus.publish(room, envelope, lastFrameTtlMs);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`publish did not complete within ${publishTimeoutMs} ms`)), publishTimeoutMs);
+    // One promise settled by whichever comes first, not Promise.race over a timeout promise with
+    // a finally and a catch: this runs for every frame, and each of those is a promise more.
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`publish did not complete within ${publishTimeoutMs} ms`)), publishTimeoutMs);
+      // A publish abandoned by the timeout may still settle later; settling again is a no-op.
+      bus.publish(room, envelope, lastFrameTtlMs).then(
+        (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
     });
-    publish.catch(() => {}); // a publish abandoned by the timeout may still reject later
-    return Promise.race([publish, timeout]).finally(() => clearTimeout(timer));
   }
 
   private readonly onReady = (): void => {
