@@ -34,9 +34,9 @@ async function childPids(pid: number): Promise<number[]> {
  * bench's Redis, measured from /proc over a window. ffmpeg's CPU (the encoder) is reported
  * apart: the agent's share is split → envelope → PUBLISH.
  */
-export async function runAgentCost(redisUrl: string, source: string, size: string, fps: number, measureMs: number): Promise<AgentCostResult> {
+export async function runAgentCost(redisUrl: string, source: string, size: string, fps: number, measureMs: number, nodeArgs: string[] = []): Promise<AgentCostResult> {
   const room = 'agentcost';
-  const proc = spawn(process.execPath, ['services/capture-agent/src/main.ts'], {
+  const proc = spawn(process.execPath, [...nodeArgs, 'services/capture-agent/src/main.ts'], {
     cwd: REPO_ROOT,
     env: { ...process.env, REDIS_URL: redisUrl, FRAMECAST_ROOM: room, FRAMECAST_SOURCE: source, FRAMECAST_SIZE: size, FRAMECAST_FPS: String(fps), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { startTestRedis } from '@framecast/testing';
 import { runAgentCost } from './agent-cost.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
-import { IpcChild, type ServerKind } from './processes.ts';
+import { IpcChild, shippedNodeFlags, type ServerKind } from './processes.ts';
 import { churnTable, idleTable, joinTable, mean, ratio, streamTable } from './report.ts';
 import { privateBenchRooms } from './bench-auth.ts';
 import { roomNames, runChurn, runIdle, runJoins, runStream, type ChurnResult, type ChurnSpec, type IdleResult, type JoinResult, type Rig, type StreamResult, type StreamSpec } from './run.ts';
@@ -31,6 +31,11 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string', default: 'results' },
     'ramp-steps': { type: 'string', default: '5,10,25,50,100,200' },
+    // Extra node/V8 flags for the framecast gateway only, e.g. "--max-semi-space-size=1".
+    'gateway-node-args': { type: 'string', default: '' },
+    // The same for the capture agent in `--workload agent`, and for the floor (to measure it tuned alike).
+    'agent-node-args': { type: 'string', default: '' },
+    'floor-node-args': { type: 'string', default: '' },
   },
 });
 const selected = values.workload.split(',').map((w) => w.trim()) as Workload[];
@@ -142,7 +147,13 @@ async function main(): Promise<void> {
     redisUrl: redis.url,
     publisher: await IpcChild.fork('publisher.ts', { REDIS_URL: redis.url }),
     loadgen: await IpcChild.fork('loadgen.ts', {}),
-    gatewayNodeArgs: values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : [],
+    // As shipped: the gateway's own flags (its start script), then whatever this run adds.
+    gatewayNodeArgs: [
+      ...shippedNodeFlags('gateway'),
+      ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []),
+      ...values['gateway-node-args'].split(' ').filter(Boolean),
+    ],
+    floorNodeArgs: values['floor-node-args'].split(' ').filter(Boolean),
   };
   say(`framecast bench: ${selected.join(', ')}; ${reps} reps A B A B; ${measureMs} ms windows; frames ${FRAME_BYTES / 1024} KB\n`);
   try {
@@ -274,7 +285,7 @@ async function main(): Promise<void> {
       say('## agent: capture agent CPU per published frame, 30 fps 720p (ffmpeg MJPEG passed through, not re-encoded by the agent)');
       const rows = [];
       for (const source of ['ffmpeg:testsrc', 'testsrc']) {
-        const r = await runAgentCost(rig.redisUrl, source, '1280x720', 30, Math.max(measureMs, 5000));
+        const r = await runAgentCost(rig.redisUrl, source, '1280x720', 30, Math.max(measureMs, 5000), values['agent-node-args'].split(' ').filter(Boolean));
         rows.push(r);
         say(
           `${source.padEnd(15)} ${r.publishedPerSec.toFixed(1)} frames/s, ${(r.meanFrameBytes / 1024).toFixed(1)} KB/frame, agent ${r.agentCpuUsPerFrame.toFixed(0)} µs/frame (${Math.round(r.agentCore * 100)}% core)` +

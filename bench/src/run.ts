@@ -9,8 +9,10 @@ export interface Rig {
   redisUrl: string;
   publisher: IpcChild;
   loadgen: IpcChild;
-  /** Extra node flags for the framecast gateway (e.g. --cpu-prof). */
+  /** Node flags for the framecast gateway: those it ships with, plus e.g. --cpu-prof. */
   gatewayNodeArgs: string[];
+  /** Node flags for the floor (none unless a run asks, to compare against a floor tuned alike). */
+  floorNodeArgs: string[];
   /** framecast runs as shipped: auth on, bench rooms private, every viewer with a valid token. */
   gatewayEnv: Record<string, string>;
   viewerTokenQuery: string;
@@ -54,7 +56,7 @@ async function withServer<T>(rig: Rig, kind: ServerKind, env: Record<string, str
   const server = await startServer(
     kind,
     rig.redisUrl,
-    kind === 'framecast' ? { env: { ...rig.gatewayEnv, ...env }, nodeArgs: rig.gatewayNodeArgs, urlQuery: rig.viewerTokenQuery } : { env },
+    kind === 'framecast' ? { env: { ...rig.gatewayEnv, ...env }, nodeArgs: rig.gatewayNodeArgs, urlQuery: rig.viewerTokenQuery } : { env, nodeArgs: rig.floorNodeArgs },
   );
   try {
     await sleep(300);

@@ -16,6 +16,17 @@ import { ASSEMBLE_SCRIPT, dockerStages, DUMMY_SECRETS, healthcheckTarget, REPO, 
 // itself adds (the base image, ffmpeg from apt, the user) cannot run here.
 
 const SERVICES = ['gateway', 'registry', 'capture-agent'] as const;
+
+/**
+ * The node flags a service runs with: its package.json `start` script (`exec node <flags> src/main.ts`)
+ * is the one place they are written; the image's CMD must pass the same (the gateway's V8 heap flags).
+ */
+function startFlags(service: string): string[] {
+  const start = (JSON.parse(readFileSync(join(REPO, `services/${service}/package.json`), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const m = /^exec node ((?:--\S+ )*)src\/main\.ts$/.exec(start);
+  if (!m) throw new Error(`services/${service}/package.json: start script is not "exec node [flags] src/main.ts": ${start}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
 type Service = (typeof SERVICES)[number];
 
 /**
@@ -98,9 +109,9 @@ interface Started {
   waitForLine(re: RegExp, timeoutMs: number): Promise<void>;
 }
 
-/** `node services/<name>/src/main.ts` in `dir`, with PATH and `env` only (no FRAMECAST_* from the test's environment). */
+/** The image's CMD (`node [flags] services/<name>/src/main.ts`) in `dir`, with PATH and `env` only (no FRAMECAST_* from the test's environment). */
 function startFromTree(dir: string, service: Service, env: Record<string, string>): Started {
-  const proc = spawn(process.execPath, [`services/${service}/src/main.ts`], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...startFlags(service), `services/${service}/src/main.ts`], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   const lines: string[] = [];
   const waiters = new Set<() => void>();
@@ -148,7 +159,8 @@ describe('the Dockerfile', () => {
     expect(stages.get('runtime')!.from).toBe('${NODE_IMAGE}');
     expect(readFileSync(join(REPO, 'Dockerfile'), 'utf8')).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     expect(stages.get(`build-${service}`)!.runs.join('\n')).toContain(`sh deploy/docker/assemble.sh services/${service} /src /app`);
-    expect(stage.cmd).toEqual(['node', `services/${service}/src/main.ts`]);
+    expect(stage.cmd).toEqual(['node', ...startFlags(service), `services/${service}/src/main.ts`]);
+    if (service === 'gateway') expect(startFlags(service)).toEqual(['--max-semi-space-size=1', '--initial-old-space-size=128']);
     expect(stage.user).toBe('1000:1000');
     expect(stage.stopSignal).toBe('SIGTERM');
     expect(healthcheckTarget(stage).path).toBe('/healthz');
