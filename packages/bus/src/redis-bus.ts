@@ -10,7 +10,7 @@ import {
   type RedisClient,
   type RedisTarget,
 } from '@framecast/redis';
-import { clusterLastFrameKey, frameChannel, lastFrameKey, streamOfChannel } from '@framecast/protocol';
+import { clusterLastFrameKey, frameChannel, lastFrameKey } from '@framecast/protocol';
 import type { FrameBus, FrameListener, PublishResult } from './frame-bus.ts';
 
 export interface RedisFrameBusOptions {
@@ -63,7 +63,8 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
   readonly sharded: boolean;
   private subLiveness: RedisLiveness | null = null;
   private listener: FrameListener = () => {};
-  private readonly rooms = new Set<string>();
+  /** Subscribed channels and their streams: one Map lookup per message names the room (no parsing). */
+  private readonly rooms = new Map<string, string>();
   private wasReady = false;
   private closing = false;
   /** The last connection failure (a refused password, a refused connection), until a connection is ready again. */
@@ -134,8 +135,8 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     // reconnect; ioredis also re-subscribes to every channel it holds after a reconnect.
     const sub = this.connect(':sub', { enableOfflineQueue: true, maxRetriesPerRequest: null, shardedSubscribers: this.sharded });
     const onMessage = (channel: Buffer, message: Buffer) => {
-      const room = streamOfChannel(channel.toString('latin1'));
-      if (room !== null && this.rooms.has(room)) this.listener(room, message);
+      const room = this.rooms.get(channel.toString('latin1'));
+      if (room !== undefined) this.listener(room, message);
     };
     if (this.sharded) {
       sub.on('smessageBuffer', onMessage);
@@ -152,7 +153,7 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     // a SUBSCRIBE that timed out meanwhile may not have reached Redis. Subscribing again to what
     // should be subscribed costs one round trip and makes sure.
     this.subLiveness.on('responsive', () => {
-      for (const channels of this.channelGroups([...this.rooms])) this.subscribeChannels(sub, channels).catch(() => {});
+      for (const channels of this.channelGroups([...this.rooms.values()])) this.subscribeChannels(sub, channels).catch(() => {});
     });
     return sub;
   }
@@ -220,12 +221,12 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
 
   async subscribe(room: string): Promise<void> {
     const channel = frameChannel(room);
-    this.rooms.add(room);
+    this.rooms.set(channel, room);
     await this.subscribeChannels(this.subscriber(), [channel]);
   }
 
   async unsubscribe(room: string): Promise<void> {
-    this.rooms.delete(room);
+    this.rooms.delete(frameChannel(room));
     if (!this.sub) return;
     if (this.sharded) await this.sub.sunsubscribe(frameChannel(room));
     else await this.sub.unsubscribe(frameChannel(room));
