@@ -78,13 +78,7 @@ export function runStream(rig: Rig, kind: ServerKind, spec: StreamSpec): Promise
     await sleep(spec.warmupMs);
     await rig.loadgen.call({ cmd: 'reset' });
     const rssStart = rssBytes(server.pid);
-    const rss = new RssSampler(server.pid);
-    const cpu = new CpuWindow(server.pid);
-    const lgCpu = new CpuWindow(rig.loadgen.pid);
-    await sleep(spec.measureMs);
-    const serverCpu = cpu.end();
-    const loadgenCpu = lgCpu.end();
-    const peakRss = rss.stop();
+    const { serverCpu, loadgenCpu, peakRss } = await measureWindow(rig, server, spec.measureMs);
     const r = await rig.loadgen.call<{ frames: number; bytes: number; lost: number; maxUs: number; hist: Array<[number, number]> }>({ cmd: 'report' });
     await rig.publisher.call({ cmd: 'stop' });
     const slowCloseCode = spec.slowViewer ? (await rig.loadgen.call<{ closeCode: number | null }>({ cmd: 'slowReport' })).closeCode : undefined;
@@ -191,6 +185,15 @@ export interface ChurnResult {
   firstFrameHist: LatencyHistogram;
 }
 
+/** One measurement window: the server's and the load generator's CPU, and the server's peak RSS. */
+async function measureWindow(rig: Rig, server: ServerUnderTest, ms: number) {
+  const rss = new RssSampler(server.pid);
+  const cpu = new CpuWindow(server.pid);
+  const lgCpu = new CpuWindow(rig.loadgen.pid);
+  await sleep(ms);
+  return { serverCpu: cpu.end(), loadgenCpu: lgCpu.end(), peakRss: rss.stop() };
+}
+
 /**
  * Viewers hopping between rooms (the camera system's churn, issue 13): subscribe and unsubscribe
  * cost, and the first frame after each hop. Every room streams and stores its last frame, as the
@@ -206,13 +209,7 @@ export function runChurn(rig: Rig, kind: ServerKind, spec: ChurnSpec, seed: numb
     await rig.loadgen.call({ cmd: 'churnStart', roomUrls: rooms.map((r) => server.wsUrl(r)), viewers: spec.viewers, hopMs: spec.hopMs, seed });
     await sleep(spec.warmupMs);
     await rig.loadgen.call({ cmd: 'reset' });
-    const rss = new RssSampler(server.pid);
-    const cpu = new CpuWindow(server.pid);
-    const lgCpu = new CpuWindow(rig.loadgen.pid);
-    await sleep(spec.measureMs);
-    const serverCpu = cpu.end();
-    const loadgenCpu = lgCpu.end();
-    const peakRss = rss.stop();
+    const { serverCpu, loadgenCpu, peakRss } = await measureWindow(rig, server, spec.measureMs);
     const r = await rig.loadgen.call<ChurnReport>({ cmd: 'churnReport' });
     await rig.loadgen.call({ cmd: 'closeAll' });
     await sleep(spec.settleMs);
