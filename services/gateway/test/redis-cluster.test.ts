@@ -105,6 +105,7 @@ beforeAll(async () => {
         FRAMECAST_AGENT_KEY: key,
         FRAMECAST_AGENT_ID: `box-${room}`,
         FRAMECAST_HEARTBEAT_INTERVAL_MS: '500',
+        FRAMECAST_VARIANT_CHECK_MS: '300',
       }),
     );
   }
@@ -147,6 +148,20 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub across three shar
     for (const v of viewers) v.close();
     // Registry state lives in the cluster too: the agents' heartbeats made every room live.
     for (const room of rooms) expect((await registry.api('GET', `/rooms/${room}`)).body.live).toBe(true);
+  });
+
+  it('a small variant on demand: the agent learns from PUBSUB SHARDNUMSUB that a gateway wants it, its channel is on its own slot', async () => {
+    const room = rooms[0]!;
+    const stream = `${room}~small`;
+    const viewer = new TestViewer(`${gateways[0]!.wsUrl(room)}?variant=small`, { hash: false });
+    await waitFor('small frames', () => viewer.frames.length >= 2, 15_000);
+    const owner = await cluster.ownerOf(await slotOf(stream));
+    expect((await shardSubscribers(stream)).get(owner.port)).toBe(1);
+    // The variant's last frame is stored in its channel's slot, on the same primary.
+    const r = cluster.connect(owner);
+    expect(await r.exists(clusterLastFrameKey(stream))).toBe(1);
+    r.disconnect();
+    viewer.close();
   });
 
   it("a primary dies (SIGKILL): its replica takes over, the room's viewers get frames again by themselves within the bound, nothing twice; the registry carries on", async () => {
