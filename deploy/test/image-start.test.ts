@@ -161,6 +161,12 @@ describe('the Dockerfile', () => {
     expect(stages.get(`build-${service}`)!.runs.join('\n')).toContain(`sh deploy/docker/assemble.sh services/${service} /src /app`);
     expect(stage.cmd).toEqual(['node', ...startFlags(service), `services/${service}/src/main.ts`]);
     if (service === 'gateway') expect(startFlags(service)).toEqual(['--max-semi-space-size=1', '--initial-old-space-size=128']);
+    if (service === 'capture-agent') {
+      expect(startFlags(service)).toEqual(['--max-semi-space-size=1']);
+      // The systemd unit on camera boxes starts it with the same flags.
+      const unit = readFileSync(join(REPO, 'services/capture-agent/framecast-agent.service'), 'utf8');
+      expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${startFlags(service).join(' ')} /opt/framecast/services/capture-agent/bin/framecast-agent\\.js `, 'm'));
+    }
     expect(stage.user).toBe('1000:1000');
     expect(stage.stopSignal).toBe('SIGTERM');
     expect(healthcheckTarget(stage).path).toBe('/healthz');

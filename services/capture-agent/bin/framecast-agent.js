@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=1
+// The V8 heap flag of the agent's `start` script (package.json; docs/PERFORMANCE.md, capture agent).
 // The service as shipped: Node (>= 24) runs its TypeScript itself, stripping the types; no build
 // step, no loader. This file stays JavaScript so an older Node says what is wrong instead of
 // failing on the .ts extension.
