@@ -18,7 +18,9 @@ export type PublishResult = { lastFrameStored: true } | { lastFrameStored: false
 /**
  * Events: `ready` (connected, answering and usable; after a reconnect or a pause subscriptions are
  * restored), `down` (lost the connection, or Redis stopped answering; the bus recovers by itself),
- * `reconnecting`.
+ * `reconnecting`. On a Redis Cluster also `resubscribed` (sharded subscriptions re-established on a
+ * new slot map), `degraded` (some primaries stopped answering while others answer: the bus stays
+ * ready, those slots' rooms pause; the argument says which) and `undegraded`.
  */
 export interface FrameBus extends EventEmitter {
   readonly kind: 'redis' | 'memory';

@@ -115,6 +115,9 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     const liveness = new RedisLiveness(conn, { timeoutMs: this.commandTimeoutMs });
     liveness.on('unresponsive', () => this.updateState());
     liveness.on('responsive', () => this.updateState());
+    // A cluster with some primaries silent: still ready (the other shards stream), said apart.
+    liveness.on('degraded', (problem: string) => this.emit('degraded', problem));
+    liveness.on('undegraded', () => this.emit('undegraded'));
     return liveness;
   }
 

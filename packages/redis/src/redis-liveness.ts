@@ -22,14 +22,18 @@ export interface RedisLivenessOptions {
  * I/O has been read: a process that was itself descheduled past the timeout (its timer and the
  * reply both due when it wakes) does not take its own pause for Redis's.
  *
- * On a Redis Cluster the PING goes to every primary the connection holds, and the cluster answers
- * only when each of them does: a hung primary stops its slots' frames, so it makes the connection
- * unresponsive as a hung single Redis would.
+ * On a Redis Cluster the PING goes to every primary the connection holds. The connection is
+ * unresponsive only when none of them answers: one hung primary pauses its own slots (until the
+ * cluster fails it over) while the others carry on, so the service stays ready and says which
+ * primaries are silent instead (`'degraded'` with the problem, `'undegraded'` when they answer or
+ * have been replaced). Otherwise one stuck shard would take every gateway out of its load balancer.
  */
 export class RedisLiveness extends EventEmitter {
   private answering = true;
   private silentSince = 0;
   private pinging = false;
+  /** Cluster primaries that left a PING unanswered (host:port), while others answered. */
+  private silentPrimaries: string[] = [];
   private lastDataAt = Date.now();
   private readonly timer: NodeJS.Timeout;
   /** When each connection (a cluster has one per node) last read a byte from Redis. */
@@ -106,9 +110,28 @@ export class RedisLiveness extends EventEmitter {
     if (outcomes.includes('timeout')) await new Promise((r) => setImmediate(r)); // read what has arrived meanwhile
     this.pinging = false;
     // Silent: a node whose PING timed out and that read nothing at all since it was sent.
-    const silent = nodes.some((node, i) => outcomes[i] === 'timeout' && this.nodeDataAt(node) < sentAt);
-    if (silent) this.mark(false);
+    const silent = nodes.filter((node, i) => outcomes[i] === 'timeout' && this.nodeDataAt(node) < sentAt);
+    if (this.conn.isCluster) {
+      this.setSilentPrimaries(silent.length < nodes.length ? silent.map((n) => `${n.options.host}:${n.options.port}`) : []);
+      if (silent.length === nodes.length) this.mark(false);
+      else if (outcomes.includes('answered')) this.mark(true);
+      return;
+    }
+    if (silent.length > 0) this.mark(false);
     else if (outcomes.every((o) => o === 'answered')) this.mark(true);
+  }
+
+  /** Which cluster primaries are silent while others answer, or null. */
+  degraded(): string | null {
+    return this.silentPrimaries.length === 0 ? null : `Redis Cluster primaries not answering within ${this.opts.timeoutMs} ms: ${this.silentPrimaries.join(', ')} (their slots' rooms pause until the cluster fails them over)`;
+  }
+
+  private setSilentPrimaries(silent: string[]): void {
+    const before = this.silentPrimaries.join(',');
+    this.silentPrimaries = silent;
+    if (silent.join(',') === before) return;
+    if (silent.length > 0) this.emit('degraded', this.degraded());
+    else this.emit('undegraded');
   }
 
   private async pingOne(node: Redis): Promise<'answered' | 'timeout' | 'failed'> {

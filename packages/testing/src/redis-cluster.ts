@@ -13,6 +13,9 @@ export interface ClusterNode {
   readonly running: boolean;
   /** SIGKILL: the node is gone at once, as in a crashed host. */
   kill(): Promise<void>;
+  /** SIGSTOP: its connections stay open and nothing answers (a hung or swapping host); SIGCONT to resume. */
+  pause(): void;
+  resume(): void;
 }
 
 export interface TestRedisCluster {
@@ -84,6 +87,12 @@ export async function startTestRedisCluster(opts: TestRedisClusterOptions = {}):
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGKILL');
         await exited;
+      },
+      pause() {
+        procs.get(port)?.kill('SIGSTOP');
+      },
+      resume() {
+        procs.get(port)?.kill('SIGCONT');
       },
     });
   }

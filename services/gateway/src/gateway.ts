@@ -60,6 +60,9 @@ export async function buildGateway(opts: GatewayOptions): Promise<Gateway> {
     logger.warn({ bus: bus.kind, problem: bus.problem() }, 'bus down; recovering');
   });
   bus.on('reconnecting', () => metrics.busReconnects.inc());
+  // A Redis Cluster with a silent primary: the gateway stays ready for the rooms on the other shards.
+  bus.on('degraded', (problem: string) => logger.warn({ bus: bus.kind, problem }, 'bus degraded: some Redis Cluster primaries are not answering'));
+  bus.on('undegraded', () => logger.info({ bus: bus.kind }, 'bus no longer degraded: every Redis Cluster primary answers'));
 
   const app = fastify({
     loggerInstance: logger as FastifyBaseLogger,

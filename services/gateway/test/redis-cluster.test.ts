@@ -14,6 +14,11 @@ import { scrapeMetric, startGateway, type GatewayProcess } from './helpers.ts';
 const NODE_TIMEOUT_MS = 1000;
 /** The stated bound (docs/SCALING.md): viewers see frames again within cluster-node-timeout + 5 s of a primary's death. */
 const FAILOVER_BOUND_MS = NODE_TIMEOUT_MS + 5000;
+/**
+ * A hung primary (SIGSTOP) is noticed later than a dead one: its connections stay open, so only the
+ * cluster's own failover and the next slot-map refresh move its rooms. Stated bound: + 7 s.
+ */
+const HANG_BOUND_MS = NODE_TIMEOUT_MS + 7000;
 
 let cluster: TestRedisCluster;
 let registry: RegistryProcess;
@@ -203,6 +208,48 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub across three shar
     await waitFor('sweeps after the failover', async () => (await scrapeMetric(registry.port, 'framecast_registry_sweeps_total')) >= sweepsBefore + 3, 15_000);
     for (const r of rooms) expect((await registry.api('GET', `/rooms/${r}`)).body.live).toBe(true);
     for (const v of viewers) v.close();
+  });
+
+  it('a primary that hangs (SIGSTOP): only its rooms pause; the gateways stay ready and say which primary is silent; frames again after the failover', async () => {
+    const room = rooms[2]!;
+    const victim = await cluster.ownerOf(await slotOf(room));
+    // A room on another primary, to show it streams on meanwhile.
+    let other = '';
+    for (const r of [rooms[0]!, rooms[1]!]) if ((await cluster.ownerOf(await slotOf(r))).port !== victim.port) other = r;
+    expect(other).not.toBe('');
+    const paused = gateways.map((gw) => new TestViewer(gw.wsUrl(room)));
+    const streaming = gateways.map((gw) => new TestViewer(gw.wsUrl(other)));
+    await Promise.all([...paused, ...streaming].map((v) => v.opened));
+    await waitFor('frames flowing in both rooms', () => [...paused, ...streaming].every((v) => v.frames.length >= 3), 10_000);
+    const lastBefore = paused.map((v) => v.frames.at(-1)!.sequence);
+    const pausedAt = Date.now();
+    victim.pause();
+    try {
+      // Readiness sampled through the hang and the failover: never 503.
+      const statuses: number[] = [];
+      const streamingBefore = streaming.map((v) => v.frames.length);
+      await waitFor(
+        "the hung primary's rooms stream again (failed over)",
+        async () => {
+          for (const gw of gateways) statuses.push((await fetch(`http://127.0.0.1:${gw.port}/readyz`)).status);
+          return paused.every((v, i) => v.frames.some((f) => f.sequence > lastBefore[i]! && f.receivedUs / 1000 > pausedAt));
+        },
+        HANG_BOUND_MS + 10_000,
+        100,
+      );
+      const recoveredMs = Date.now() - pausedAt;
+      console.log(`hung primary: frames again ${recoveredMs} ms after SIGSTOP; /readyz sampled ${statuses.length} times`);
+      expect(recoveredMs).toBeLessThan(HANG_BOUND_MS);
+      expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      // The other room streamed throughout (~10 fps on each gateway).
+      streaming.forEach((v, i) => expect(v.frames.length - streamingBefore[i]!).toBeGreaterThanOrEqual(Math.floor(recoveredMs / 1000) * 5));
+      for (const gw of gateways) await gw.waitForLine(/bus degraded: some Redis Cluster primaries are not answering/, 5000);
+      for (const v of [...paused, ...streaming]) expectNoRepeats(v);
+    } finally {
+      victim.resume();
+    }
+    for (const v of [...paused, ...streaming]) v.close();
+    await cluster.waitHealthy();
   });
 
   it("a watched room's slot migrates to another primary: frames continue, the subscription moves with it", async () => {
