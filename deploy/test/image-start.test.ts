@@ -166,6 +166,8 @@ describe('the Dockerfile', () => {
       // The systemd unit on camera boxes starts it with the same flags.
       const unit = readFileSync(join(REPO, 'services/capture-agent/framecast-agent.service'), 'utf8');
       expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${startFlags(service).join(' ')} /opt/framecast/services/capture-agent/bin/framecast-agent\\.js `, 'm'));
+      // docker-compose.yml's agent overrides CMD (it sources agent.env first): the same flags there.
+      expect(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')).toContain(`exec node ${startFlags(service).join(' ')} services/capture-agent/src/main.ts`);
     }
     expect(stage.user).toBe('1000:1000');
     expect(stage.stopSignal).toBe('SIGTERM');

@@ -80,6 +80,10 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     this.cmd = this.connect('', { enableReadyCheck: opts.readyCheck ?? true });
     this.sharded = this.cmd.isCluster;
     this.cmdLiveness = this.watch(this.cmd);
+    // A cluster with some primaries silent: still ready (the other shards stream), said apart. The
+    // command connection's watchdog speaks for the bus (the subscriber's pings the same primaries).
+    this.cmdLiveness.on('degraded', (problem: string) => this.emit('degraded', problem));
+    this.cmdLiveness.on('undegraded', () => this.emit('undegraded'));
   }
 
   private get commandTimeoutMs(): number {
@@ -102,12 +106,23 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     conn.on('reconnecting', () => this.emit('reconnecting'));
     // ioredis emits 'error' for every failed connect attempt; the state events carry what
     // matters and an unhandled 'error' would crash the process.
-    conn.on('error', (err: Error) => {
-      this.lastConnectionError = err;
-      this.emit('connectionError', err);
+    conn.on('error', (err: Error & { lastNodeError?: Error }) => {
+      // A cluster that reached no node says so generically; the node's own answer (WRONGPASS, an
+      // untrusted certificate) is what an operator needs to read.
+      const cause = err.lastNodeError ?? err;
+      this.lastConnectionError = cause;
+      this.emit('connectionError', cause);
     });
-    // A cluster reports each node's failures separately ('node error'); the same story.
-    if (conn.isCluster) conn.on('node error', (err: Error) => this.emit('connectionError', err));
+    // A cluster reports each node's failures separately ('node error'; its sharded subscribers'
+    // as 'nodeError'): the same story.
+    if (conn.isCluster) {
+      const onNodeError = (err: Error) => {
+        this.lastConnectionError = err;
+        this.emit('connectionError', err);
+      };
+      conn.on('node error', onNodeError);
+      conn.on('nodeError', onNodeError);
+    }
     return conn;
   }
 
@@ -115,9 +130,7 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     const liveness = new RedisLiveness(conn, { timeoutMs: this.commandTimeoutMs });
     liveness.on('unresponsive', () => this.updateState());
     liveness.on('responsive', () => this.updateState());
-    // A cluster with some primaries silent: still ready (the other shards stream), said apart.
-    liveness.on('degraded', (problem: string) => this.emit('degraded', problem));
-    liveness.on('undegraded', () => this.emit('undegraded'));
+
     return liveness;
   }
 
@@ -146,7 +159,12 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
       // A primary's subscriber connection went away (its node failed, or lost its last watched
       // slot): counted like a reconnect. `subscribersReady`: the group re-subscribed on the new map.
       sub.on('-subscriber', () => this.emit('reconnecting'));
-      sub.on('subscribersReady', () => this.emit('resubscribed'));
+      // The first `subscribersReady` is the initial subscription, not a change of the slot map.
+      let initial = true;
+      sub.on('subscribersReady', () => {
+        if (initial) initial = false;
+        else this.emit('resubscribed');
+      });
     } else {
       sub.on('messageBuffer', onMessage);
     }
@@ -155,21 +173,19 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     // After a pause the connection (and Redis's side of it) normally still holds every channel;
     // a SUBSCRIBE that timed out meanwhile may not have reached Redis. Subscribing again to what
     // should be subscribed costs one round trip and makes sure.
-    this.subLiveness.on('responsive', () => {
-      for (const channels of this.channelGroups([...this.rooms.values()])) this.subscribeChannels(sub, channels).catch(() => {});
-    });
+    // (On a cluster ioredis's subscriber group re-subscribes on each new slot map by itself, and
+    // re-issuing SSUBSCRIBE would list the channel twice in its bookkeeping.)
+    if (!this.sharded) {
+      this.subLiveness.on('responsive', () => {
+        if (this.rooms.size > 0) sub.subscribe(...this.rooms.keys()).catch(() => {});
+      });
+    }
     return sub;
   }
 
-  /** All channels in one command on one Redis; one command per channel on a cluster (SSUBSCRIBE takes one slot at a time). */
-  private channelGroups(rooms: string[]): string[][] {
-    const channels = rooms.map(frameChannel);
-    if (channels.length === 0) return [];
-    return this.sharded ? channels.map((c) => [c]) : [channels];
-  }
-
-  private subscribeChannels(sub: RedisClient, channels: string[]): Promise<unknown> {
-    return this.sharded ? sub.ssubscribe(...channels) : sub.subscribe(...channels);
+  /** One channel: SSUBSCRIBE on a cluster (one slot per command), SUBSCRIBE on one Redis. */
+  private subscribeChannel(sub: RedisClient, channel: string): Promise<unknown> {
+    return this.sharded ? sub.ssubscribe(channel) : sub.subscribe(channel);
   }
 
   private lastKey(stream: string): string {
@@ -225,7 +241,7 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
   async subscribe(room: string): Promise<void> {
     const channel = frameChannel(room);
     this.rooms.set(channel, room);
-    await this.subscribeChannels(this.subscriber(), [channel]);
+    await this.subscribeChannel(this.subscriber(), channel);
   }
 
   async unsubscribe(room: string): Promise<void> {
@@ -248,6 +264,8 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     // primary, which the slot map names. Asking every primary and adding up needs no slot math and
     // stays right while a slot is moving.
     const primaries = (this.cmd as Cluster).nodes('master');
+    // No slot map (reconnecting): unknown, not zero; the caller keeps what it knew.
+    if (this.cmd.status !== 'ready' || primaries.length === 0) throw new Error('Redis Cluster not ready: subscriber count unknown');
     const replies = await Promise.all(primaries.map((node) => node.call('PUBSUB', 'SHARDNUMSUB', frameChannel(stream)) as Promise<[string, number]>));
     return replies.reduce((sum, reply) => sum + Number(reply[1]), 0);
   }

@@ -64,6 +64,9 @@ function connectCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, optio
     // A failover answers MOVED/CLUSTERDOWN/TRYAGAIN for a moment; retry soon, not never.
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
+    // With TLS, connect to the names as given: ioredis would otherwise resolve a seed's host name
+    // first and connect to the address, and the certificate (issued for the name) would not match.
+    ...(target.tls ? { dnsLookup: (address: string, callback: (err: NodeJS.ErrnoException | null, address: string) => void) => callback(null, address) } : {}),
   };
   return new Cluster(
     target.seeds.map((s) => ({ host: s.host, port: s.port })),

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 import type { RedisClient } from './redis-target.ts';
 
 export interface RedisLivenessOptions {
@@ -7,6 +8,12 @@ export interface RedisLivenessOptions {
   timeoutMs: number;
   /** How often a PING goes out while the connection is ready (at most one in flight). Default 500 ms. */
   intervalMs?: number;
+  /**
+   * On a Redis Cluster: a key whose slot holds everything this connection is for (the registry's
+   * `{framecast}` hash tag). That slot's primary being silent makes the connection unresponsive,
+   * however many other primaries answer.
+   */
+  slotKey?: string;
 }
 
 /**
@@ -70,6 +77,8 @@ export class RedisLiveness extends EventEmitter {
    * Redis within the timeout), instead of waiting for the next PING to time out as well.
    */
   commandTimedOut(): void {
+    // On a cluster a timed-out command says one primary may be hung, not all; the PINGs tell which.
+    if (this.conn.isCluster) return;
     setImmediate(() => {
       if (Date.now() - this.lastDataAt >= this.opts.timeoutMs) this.mark(false);
     });
@@ -112,8 +121,12 @@ export class RedisLiveness extends EventEmitter {
     // Silent: a node whose PING timed out and that read nothing at all since it was sent.
     const silent = nodes.filter((node, i) => outcomes[i] === 'timeout' && this.nodeDataAt(node) < sentAt);
     if (this.conn.isCluster) {
-      this.setSilentPrimaries(silent.length < nodes.length ? silent.map((n) => `${n.options.host}:${n.options.port}`) : []);
-      if (silent.length === nodes.length) this.mark(false);
+      const address = (n: Redis) => `${n.options.host}:${n.options.port}`;
+      const silentAddresses = silent.map(address);
+      const owner = this.opts.slotKey === undefined ? undefined : slotOwner(this.conn as Cluster, this.opts.slotKey);
+      const ownerSilent = owner !== undefined && silentAddresses.includes(owner);
+      this.setSilentPrimaries(silent.length < nodes.length && !ownerSilent ? silentAddresses : []);
+      if (silent.length === nodes.length || ownerSilent) this.mark(false);
       else if (outcomes.includes('answered')) this.mark(true);
       return;
     }
@@ -161,4 +174,9 @@ export class RedisLiveness extends EventEmitter {
       this.emit('unresponsive', this.problem());
     }
   }
+}
+
+/** `host:port` of the primary serving `key`'s slot in the cluster's current slot map, if known. */
+function slotOwner(cluster: Cluster, key: string): string | undefined {
+  return (cluster.slots as string[][])[calculateSlot(key)]?.[0];
 }

@@ -1,4 +1,4 @@
-import { cameraMember, registryKeys as keys, type CameraReport } from '@framecast/protocol';
+import { cameraMember, REGISTRY_KEY_PREFIX, registryKeys as keys, type CameraReport } from '@framecast/protocol';
 import { scripts } from './lua-script.ts';
 import { classifyRedisError, connectRedis, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, execPipeline, quitRedis, RedisLiveness, type RedisClient, type RedisTarget } from '@framecast/redis';
 import { RedisAdminRecords } from './redis-admin-records.ts';
@@ -58,7 +58,8 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
     this.redis.on('error', (err: Error) => (this.lastConnectionError = err));
     this.redis.on('ready', () => (this.lastConnectionError = null));
     // A hung Redis keeps the connection 'ready'; the watchdog notices it stop answering.
-    this.liveness = new RedisLiveness(this.redis, { timeoutMs: commandTimeout });
+    // On a cluster every key here is in the `{framecast}` slot: its primary hung is the store hung.
+    this.liveness = new RedisLiveness(this.redis, { timeoutMs: commandTimeout, slotKey: REGISTRY_KEY_PREFIX });
   }
 
   /** The command connection, for state events. */
@@ -269,7 +270,11 @@ export class RedisRegistryStore extends RedisAdminRecords implements RegistrySto
       // Its own connection (a subscribed connection runs nothing else); after a reconnect it
       // re-subscribes and the listeners reload, since notices sent meanwhile were lost.
       // (A classic PUBLISH reaches every node of a cluster, so any node can carry this subscription.)
-      const sub = connectRedis(this.opts.redis, `${this.opts.connectionName}:sub`, { enableOfflineQueue: true, maxRetriesPerRequest: null });
+      const sub = connectRedis(this.opts.redis, `${this.opts.connectionName}:sub`, {
+        commandTimeout: this.opts.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+      });
       sub.on('error', () => {});
       let connectedBefore = false;
       sub.on('ready', () => {

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, waitFor } from './ports.ts';
+import { createServer } from 'node:net';
+import { waitFor } from './ports.ts';
 import { ping } from './redis.ts';
 
 export interface ClusterNode {
@@ -62,7 +63,7 @@ export async function startTestRedisCluster(opts: TestRedisClusterOptions = {}):
   const procs = new Map<number, ChildProcess>();
   const nodes: ClusterNode[] = [];
   for (let i = 0; i < primaries * (1 + replicas); i++) {
-    const port = await freePort();
+    const port = await freeClusterPort();
     const args = [
       '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
       '--loglevel', 'warning', '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`),
@@ -97,96 +98,121 @@ export async function startTestRedisCluster(opts: TestRedisClusterOptions = {}):
     });
   }
   const cli = opts.cliArgs ?? [];
-  const tls = cli.includes('--tls');
-  if (!tls) await Promise.all(nodes.map((n) => waitFor(`cluster node ${n.port}`, () => ping(n.port), 10_000)));
-  else await Promise.all(nodes.map((n) => waitFor(`cluster node ${n.port}`, () => cliPing(cli, n.port), 10_000)));
-  const create = spawnSync(
-    'redis-cli',
-    [...cli, '--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
-    { encoding: 'utf8', timeout: 30_000 },
-  );
-  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}\n${create.stderr}`);
+  // Whatever fails from here on, no redis-server is left behind.
+  const killAll = async () => {
+    await Promise.all(nodes.map((n) => n.kill()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const tls = cli.includes('--tls');
+    if (!tls) await Promise.all(nodes.map((n) => waitFor(`cluster node ${n.port}`, () => ping(n.port), 10_000)));
+    else await Promise.all(nodes.map((n) => waitFor(`cluster node ${n.port}`, () => cliPing(cli, n.port), 10_000)));
+    const create = spawnSync(
+      'redis-cli',
+      [...cli, '--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}\n${create.stderr}`);
 
-  const redisOpts = opts.cliArgs ? cliToRedisOptions(cli) : {};
-  const connect = (node: ClusterNode) => new Redis({ port: node.port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null, ...redisOpts });
-  const ask = async <T>(fn: (r: Redis) => Promise<T>, only?: ClusterNode[]): Promise<T> => {
-    let last: unknown;
-    for (const node of only ?? nodes) {
-      if (!node.running) continue;
-      const r = connect(node);
-      r.on('error', () => {});
-      try {
-        return await fn(r);
-      } catch (err) {
-        last = err;
-      } finally {
-        r.disconnect();
+    const redisOpts = opts.cliArgs ? cliToRedisOptions(cli) : {};
+    const connect = (node: ClusterNode) => new Redis({ port: node.port, host: '127.0.0.1', lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null, ...redisOpts });
+    const ask = async <T>(fn: (r: Redis) => Promise<T>, only?: ClusterNode[]): Promise<T> => {
+      let last: unknown;
+      for (const node of only ?? nodes) {
+        if (!node.running) continue;
+        const r = connect(node);
+        r.on('error', () => {});
+        try {
+          return await fn(r);
+        } catch (err) {
+          last = err;
+        } finally {
+          r.disconnect();
+        }
       }
-    }
-    throw last ?? new Error('no cluster node is running');
-  };
-  const byPort = (port: number) => nodes.find((n) => n.port === port)!;
-  const clusterNodes = () => ask((r) => r.call('CLUSTER', 'NODES') as Promise<string>);
-  const cluster: TestRedisCluster = {
-    nodes,
-    seeds: nodes.map((n) => n.address).join(','),
-    async ownerOf(slot) {
-      const slots = (await ask((r) => r.call('CLUSTER', 'SLOTS'))) as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>;
-      const range = slots.find(([lo, hi]) => slot >= lo && slot <= hi);
-      if (!range) throw new Error(`no node serves slot ${slot}`);
-      return byPort(Number(range[2][1]));
-    },
-    async primaries() {
-      const text = await clusterNodes();
-      return text
-        .split('\n')
-        .filter((l) => {
-          const flags = (l.split(' ')[2] ?? '').split(',');
-          return flags.includes('master') && !flags.includes('fail') && !flags.includes('fail?');
-        })
-        .map((l) => byPort(Number(/:(\d+)@/.exec(l)![1])))
-        .filter((n) => n.running);
-    },
-    connect,
-    async waitHealthy(timeoutMs = 20_000) {
-      await waitFor(
-        'cluster_state:ok on every live node, and every replica in sync with its primary',
-        async () => {
-          for (const node of nodes.filter((n) => n.running)) {
-            const [info, repl] = await ask((r) => Promise.all([r.call('CLUSTER', 'INFO') as Promise<string>, r.info('replication')]), [node]).catch(() => ['', '']);
-            if (!info.includes('cluster_state:ok')) return false;
-            if (repl.includes('role:slave') && !repl.includes('master_link_status:up')) return false;
-          }
-          return true;
-        },
-        timeoutMs,
-        100,
-      );
-    },
-    async migrateSlot(slot, to) {
-      const from = await cluster.ownerOf(slot);
-      if (from.port === to.port) return;
-      const id = (node: ClusterNode) => ask((r) => r.call('CLUSTER', 'MYID') as Promise<string>, [node]);
-      const [fromId, toId] = await Promise.all([id(from), id(to)]);
-      await ask((r) => r.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId), [to]);
-      await ask((r) => r.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId), [from]);
-      for (;;) {
-        const keys = (await ask((r) => r.call('CLUSTER', 'GETKEYSINSLOT', slot, 100), [from])) as string[];
-        if (keys.length === 0) break;
-        await ask((r) => r.call('MIGRATE', '127.0.0.1', to.port, '', 0, 5000, ...(redisOpts.password ? ['AUTH2', redisOpts.username ?? 'default', redisOpts.password] : []), 'KEYS', ...keys), [from]);
-      }
-      // The new owner first, then the old one, then everyone else: the order redis-cli uses.
-      for (const node of [to, from, ...nodes.filter((n) => n !== to && n !== from && n.running)]) {
-        await ask((r) => r.call('CLUSTER', 'SETSLOT', slot, 'NODE', toId), [node]).catch(() => {});
-      }
-    },
-    async close() {
-      await Promise.all(nodes.map((n) => n.kill()));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  await cluster.waitHealthy();
-  return cluster;
+      throw last ?? new Error('no cluster node is running');
+    };
+    const byPort = (port: number) => nodes.find((n) => n.port === port)!;
+    const clusterNodes = () => ask((r) => r.call('CLUSTER', 'NODES') as Promise<string>);
+    const cluster: TestRedisCluster = {
+      nodes,
+      seeds: nodes.map((n) => n.address).join(','),
+      async ownerOf(slot) {
+        const slots = (await ask((r) => r.call('CLUSTER', 'SLOTS'))) as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>;
+        const range = slots.find(([lo, hi]) => slot >= lo && slot <= hi);
+        if (!range) throw new Error(`no node serves slot ${slot}`);
+        return byPort(Number(range[2][1]));
+      },
+      async primaries() {
+        const text = await clusterNodes();
+        return text
+          .split('\n')
+          .filter((l) => {
+            const flags = (l.split(' ')[2] ?? '').split(',');
+            return flags.includes('master') && !flags.includes('fail') && !flags.includes('fail?');
+          })
+          .map((l) => byPort(Number(/:(\d+)@/.exec(l)![1])))
+          .filter((n) => n.running);
+      },
+      connect,
+      async waitHealthy(timeoutMs = 20_000) {
+        await waitFor(
+          'cluster_state:ok on every live node, and every replica in sync with its primary',
+          async () => {
+            for (const node of nodes.filter((n) => n.running)) {
+              const [info, repl] = await ask((r) => Promise.all([r.call('CLUSTER', 'INFO') as Promise<string>, r.info('replication')]), [node]).catch(() => ['', '']);
+              if (!info.includes('cluster_state:ok')) return false;
+              if (repl.includes('role:slave') && !repl.includes('master_link_status:up')) return false;
+            }
+            return true;
+          },
+          timeoutMs,
+          100,
+        );
+      },
+      async migrateSlot(slot, to) {
+        const from = await cluster.ownerOf(slot);
+        if (from.port === to.port) return;
+        const id = (node: ClusterNode) => ask((r) => r.call('CLUSTER', 'MYID') as Promise<string>, [node]);
+        const [fromId, toId] = await Promise.all([id(from), id(to)]);
+        await ask((r) => r.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId), [to]);
+        await ask((r) => r.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId), [from]);
+        for (;;) {
+          const keys = (await ask((r) => r.call('CLUSTER', 'GETKEYSINSLOT', slot, 100), [from])) as string[];
+          if (keys.length === 0) break;
+          await ask((r) => r.call('MIGRATE', '127.0.0.1', to.port, '', 0, 5000, ...(redisOpts.password ? ['AUTH2', redisOpts.username ?? 'default', redisOpts.password] : []), 'KEYS', ...keys), [from]);
+        }
+        // The new owner first, then the old one, then everyone else: the order redis-cli uses.
+        for (const node of [to, from, ...nodes.filter((n) => n !== to && n !== from && n.running)]) {
+          await ask((r) => r.call('CLUSTER', 'SETSLOT', slot, 'NODE', toId), [node]).catch(() => {});
+        }
+      },
+      close: killAll,
+    };
+    await cluster.waitHealthy();
+    return cluster;
+  } catch (err) {
+    await killAll();
+    throw err;
+  }
+}
+
+/**
+ * A free port for a cluster node: redis-server also binds port + 10000 for the cluster bus, so
+ * both must be free and the port at most 55535 (an ephemeral port from the OS may be higher).
+ */
+async function freeClusterPort(): Promise<number> {
+  const canBind = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 25_000);
+    if ((await canBind(port)) && (await canBind(port + 10_000))) return port;
+  }
+  throw new Error('no free port pair (port and port + 10000) for a cluster node');
 }
 
 function cliPing(cli: string[], port: number): boolean {
@@ -196,6 +222,7 @@ function cliPing(cli: string[], port: number): boolean {
 
 /** The few redis-cli flags the cluster helper passes on (TLS files, user, password) as ioredis options. */
 function cliToRedisOptions(cli: string[]): { username?: string; password?: string; tls?: { ca: Buffer; cert?: Buffer; key?: Buffer; servername?: string } } {
+  // (--sni names the host the certificate is for, when it has no IP address in it.)
   const value = (flag: string) => {
     const i = cli.indexOf(flag);
     return i >= 0 ? cli[i + 1] : undefined;
@@ -207,6 +234,7 @@ function cliToRedisOptions(cli: string[]): { username?: string; password?: strin
     out.tls = { ca: readFileSync(value('--cacert')!) };
     if (value('--cert')) out.tls.cert = readFileSync(value('--cert')!);
     if (value('--key')) out.tls.key = readFileSync(value('--key')!);
+    if (value('--sni')) out.tls.servername = value('--sni')!;
   }
   return out;
 }

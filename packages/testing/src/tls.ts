@@ -12,11 +12,15 @@ export interface TestCertificates {
   key: string;
 }
 
-/** A throwaway CA and a server certificate for loopback, made with openssl (valid one day). */
-export function makeTestCertificates(): TestCertificates {
+/**
+ * A throwaway CA and a server certificate for loopback, made with openssl (valid one day), for
+ * 127.0.0.1 and localhost, or (`names: 'dns'`) for the name localhost only, as certificates for
+ * managed Redis clusters are: a client connecting by address would be refused.
+ */
+export function makeTestCertificates(opts: { names?: 'ip-and-dns' | 'dns' } = {}): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), 'framecast-tls-'));
   const path = (name: string) => join(dir, name);
-  writeFileSync(path('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  writeFileSync(path('ext.cnf'), opts.names === 'dns' ? 'subjectAltName=DNS:localhost\n' : 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   const steps: string[][] = [
     ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path('ca.key'), '-out', path('ca.crt'), '-days', '1', '-subj', '/CN=framecast test CA'],
     ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', path('server.key'), '-out', path('server.csr'), '-subj', '/CN=localhost'],

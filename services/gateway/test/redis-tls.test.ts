@@ -50,10 +50,10 @@ afterAll(async () => {
 });
 
 /** Registry, gateway and agent on `redis`; a viewer on the gateway gets the agent's frames; the registry answers. */
-async function streamThrough(redis: Record<string, string>, room: string): Promise<void> {
-  const registry = await startRegistry('', { ...redis, ...trust() });
-  const gateway = await startGateway('', { ...redis, ...trust() });
-  await startAgent({ ...redis, ...trust(), FRAMECAST_ROOM: room, FRAMECAST_SOURCE: 'testsrc', FRAMECAST_FPS: '10', FRAMECAST_SIZE: '160x90' });
+async function streamThrough(redis: Record<string, string>, room: string, ca = trust()): Promise<void> {
+  const registry = await startRegistry('', { ...redis, ...ca });
+  const gateway = await startGateway('', { ...redis, ...ca });
+  const agent = await startAgent({ ...redis, ...ca, FRAMECAST_ROOM: room, FRAMECAST_SOURCE: 'testsrc', FRAMECAST_FPS: '10', FRAMECAST_SIZE: '160x90' });
   const viewer = new TestViewer(gateway.wsUrl(room));
   await waitFor(`frames over TLS in ${room}`, () => viewer.frames.length >= 10, 15_000);
   viewer.close();
@@ -62,6 +62,7 @@ async function streamThrough(redis: Record<string, string>, room: string): Promi
   expect((await registry.api('POST', '/rooms', { name: `${room}-made` })).status).toBe(201);
   // The connections really are TLS: the server has no plain port to fall back on.
   expect(gateway.lines.some((l) => /NOPERM|certificate/i.test(l))).toBe(false);
+  await Promise.all([agent.stop(), gateway.stop(), registry.stop()]);
 }
 
 describe('Redis over TLS (rediss://)', () => {
@@ -72,20 +73,33 @@ describe('Redis over TLS (rediss://)', () => {
   it('a service that does not trust the certificate refuses the connection and says why', async () => {
     // No NODE_EXTRA_CA_CERTS with the test CA: the certificate cannot be verified.
     const gateway = await startGateway(`rediss://127.0.0.1:${singlePort}`, { NODE_EXTRA_CA_CERTS: '' });
-    const res = await fetch(`http://127.0.0.1:${gateway.port}/readyz`);
-    expect(res.status).toBe(503);
-    expect(await res.text()).toMatch(/certificate/i);
+    // Not ready from the start; the reason names the certificate once the first handshake failed.
+    const readyz = async () => {
+      const res = await fetch(`http://127.0.0.1:${gateway.port}/readyz`);
+      return { status: res.status, body: await res.text() };
+    };
+    expect((await readyz()).status).toBe(503);
+    await waitFor('/readyz names the certificate', async () => /certificate/i.test((await readyz()).body), 5000);
+    expect((await readyz()).status).toBe(503);
     await gateway.stop();
   });
 
-  it('a Redis Cluster over TLS (REDIS_CLUSTER_NODES with a rediss:// REDIS_URL): frames on sharded pub/sub reach viewers', async () => {
-    cluster = await startTestRedisCluster({
-      primaries: 3,
-      replicasPerPrimary: 0,
-      extraArgs: (port) => redisTlsArgs(certs, port, { cluster: true }),
-      cliArgs: ['--tls', '--cacert', certs.ca],
-    });
-    // REDIS_URL gives the scheme (TLS) and is one more seed; the rest are discovered.
-    await streamThrough({ REDIS_CLUSTER_NODES: cluster.seeds, REDIS_URL: `rediss://127.0.0.1:${cluster.nodes[0]!.port}` }, 'tls-cluster');
+  it('a Redis Cluster over TLS, by host name, with a certificate for the name only: frames on sharded pub/sub reach viewers', async () => {
+    // As managed clusters are set up: nodes announce a host name, the certificate names it and no
+    // address, so a client that resolved the name and connected to the address would be refused.
+    const named = makeTestCertificates({ names: 'dns' });
+    try {
+      cluster = await startTestRedisCluster({
+        primaries: 3,
+        replicasPerPrimary: 0,
+        extraArgs: (port) => [...redisTlsArgs(named, port, { cluster: true }), '--cluster-announce-hostname', 'localhost', '--cluster-preferred-endpoint-type', 'hostname'],
+        cliArgs: ['--tls', '--cacert', named.ca, '--sni', 'localhost'],
+      });
+      const seeds = cluster.nodes.map((n) => `localhost:${n.port}`).join(',');
+      // REDIS_URL gives the scheme (TLS) and is one more seed; the rest are discovered.
+      await streamThrough({ REDIS_CLUSTER_NODES: seeds, REDIS_URL: `rediss://localhost:${cluster.nodes[0]!.port}` }, 'tls-cluster', { NODE_EXTRA_CA_CERTS: named.ca });
+    } finally {
+      rmSync(named.dir, { recursive: true, force: true });
+    }
   });
 });
