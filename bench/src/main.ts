@@ -7,10 +7,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startTestRedis } from '@framecast/testing';
+import { serviceNodeFlags, startTestRedis } from '@framecast/testing';
 import { runAgentCost } from './agent-cost.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
-import { IpcChild, shippedNodeFlags, type ServerKind } from './processes.ts';
+import { IpcChild, type ServerKind } from './processes.ts';
 import { churnTable, idleTable, joinTable, mean, ratio, streamTable } from './report.ts';
 import { privateBenchRooms } from './bench-auth.ts';
 import { roomNames, runChurn, runIdle, runJoins, runStream, type ChurnResult, type ChurnSpec, type IdleResult, type JoinResult, type Rig, type StreamResult, type StreamSpec } from './run.ts';
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     loadgen: await IpcChild.fork('loadgen.ts', {}),
     // As shipped: the gateway's own flags (its start script), then whatever this run adds.
     gatewayNodeArgs: [
-      ...shippedNodeFlags('gateway'),
+      ...serviceNodeFlags('gateway'),
       ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []),
       ...values['gateway-node-args'].split(' ').filter(Boolean),
     ],

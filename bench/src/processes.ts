@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -56,17 +55,6 @@ export interface ServerUnderTest {
   port: number;
   wsUrl(room: string): string;
   stop(): Promise<void>;
-}
-
-/**
- * The node flags a service ships with: its package.json `start` script, `exec node <flags> src/main.ts`
- * (the gateway's V8 heap flags; the image's CMD passes the same). The bench runs it with them.
- */
-export function shippedNodeFlags(service: 'gateway' | 'registry' | 'capture-agent'): string[] {
-  const pkg = JSON.parse(readFileSync(new URL(`../../services/${service}/package.json`, import.meta.url), 'utf8')) as { scripts: { start: string } };
-  const m = /^exec node ((?:--\S+ )*)src\/main\.ts$/.exec(pkg.scripts.start);
-  if (!m) throw new Error(`services/${service}/package.json: start script is not "exec node [flags] src/main.ts"`);
-  return m[1]!.split(' ').filter(Boolean);
 }
 
 /** Starts the server under test as its own process, the way an operator would. */

@@ -12,9 +12,8 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { freePort, REPO_ROOT, sleep, startTestRedis } from '@framecast/testing';
+import { freePort, REPO_ROOT, serviceNodeFlags, sleep, startTestRedis } from '@framecast/testing';
 import { rssBytes } from './proc-stats.ts';
-import { shippedNodeFlags } from './processes.ts';
 
 interface Subject {
   name: string;
@@ -59,7 +58,7 @@ async function measure(subject: Subject, redisUrl: string): Promise<Run> {
   Object.assign(env, { REDIS_URL: redisUrl, LOG_LEVEL: 'info' }, subject.env(await freePort()));
   const t0 = performance.now();
   // The node flags the service ships with (its `start` script; a bin's #! line is not read when node runs the file).
-  const proc = spawn(process.execPath, [...shippedNodeFlags(subject.name as 'gateway' | 'capture-agent'), subject.bin, ...subject.args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...serviceNodeFlags(subject.name as 'gateway' | 'capture-agent'), subject.bin, ...subject.args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   const tail: string[] = [];
   let onReady: (ms: number) => void = () => {};

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startTestRedis, waitFor, type TestRedis } from '@framecast/testing';
+import { freePort, serviceNodeFlags, startTestRedis, waitFor, type TestRedis } from '@framecast/testing';
 import { ASSEMBLE_SCRIPT, dockerStages, DUMMY_SECRETS, healthcheckTarget, REPO, run } from './deploy-files.ts';
 
 // The images' start command, without a container engine: deploy/docker/assemble.sh (the very
@@ -17,16 +17,6 @@ import { ASSEMBLE_SCRIPT, dockerStages, DUMMY_SECRETS, healthcheckTarget, REPO, 
 
 const SERVICES = ['gateway', 'registry', 'capture-agent'] as const;
 
-/**
- * The node flags a service runs with: its package.json `start` script (`exec node <flags> src/main.ts`)
- * is the one place they are written; the image's CMD must pass the same (the gateway's V8 heap flags).
- */
-function startFlags(service: string): string[] {
-  const start = (JSON.parse(readFileSync(join(REPO, `services/${service}/package.json`), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const m = /^exec node ((?:--\S+ )*)src\/main\.ts$/.exec(start);
-  if (!m) throw new Error(`services/${service}/package.json: start script is not "exec node [flags] src/main.ts": ${start}`);
-  return m[1]!.split(' ').filter(Boolean);
-}
 type Service = (typeof SERVICES)[number];
 
 /**
@@ -111,7 +101,7 @@ interface Started {
 
 /** The image's CMD (`node [flags] services/<name>/src/main.ts`) in `dir`, with PATH and `env` only (no FRAMECAST_* from the test's environment). */
 function startFromTree(dir: string, service: Service, env: Record<string, string>): Started {
-  const proc = spawn(process.execPath, [...startFlags(service), `services/${service}/src/main.ts`], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...serviceNodeFlags(service), `services/${service}/src/main.ts`], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   const lines: string[] = [];
   const waiters = new Set<() => void>();
@@ -159,15 +149,15 @@ describe('the Dockerfile', () => {
     expect(stages.get('runtime')!.from).toBe('${NODE_IMAGE}');
     expect(readFileSync(join(REPO, 'Dockerfile'), 'utf8')).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     expect(stages.get(`build-${service}`)!.runs.join('\n')).toContain(`sh deploy/docker/assemble.sh services/${service} /src /app`);
-    expect(stage.cmd).toEqual(['node', ...startFlags(service), `services/${service}/src/main.ts`]);
-    if (service === 'gateway') expect(startFlags(service)).toEqual(['--max-semi-space-size=1', '--initial-old-space-size=128']);
+    expect(stage.cmd).toEqual(['node', ...serviceNodeFlags(service), `services/${service}/src/main.ts`]);
+    if (service === 'gateway') expect(serviceNodeFlags(service)).toEqual(['--max-semi-space-size=1', '--initial-old-space-size=128']);
     if (service === 'capture-agent') {
-      expect(startFlags(service)).toEqual(['--max-semi-space-size=1']);
+      expect(serviceNodeFlags(service)).toEqual(['--max-semi-space-size=1']);
       // The systemd unit on camera boxes starts it with the same flags.
       const unit = readFileSync(join(REPO, 'services/capture-agent/framecast-agent.service'), 'utf8');
-      expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${startFlags(service).join(' ')} /opt/framecast/services/capture-agent/bin/framecast-agent\\.js `, 'm'));
+      expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${serviceNodeFlags(service).join(' ')} /opt/framecast/services/capture-agent/bin/framecast-agent\\.js `, 'm'));
       // docker-compose.yml's agent overrides CMD (it sources agent.env first): the same flags there.
-      expect(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')).toContain(`exec node ${startFlags(service).join(' ')} services/capture-agent/src/main.ts`);
+      expect(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')).toContain(`exec node ${serviceNodeFlags(service).join(' ')} services/capture-agent/src/main.ts`);
     }
     expect(stage.user).toBe('1000:1000');
     expect(stage.stopSignal).toBe('SIGTERM');

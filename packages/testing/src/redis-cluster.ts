@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createServer } from 'node:net';
 import { waitFor } from './ports.ts';
-import { ping } from './redis.ts';
+import { ping, redisCliPing } from './redis.ts';
 
 export interface ClusterNode {
   port: number;
@@ -106,7 +106,7 @@ export async function startTestRedisCluster(opts: TestRedisClusterOptions = {}):
   try {
     const tls = cli.includes('--tls');
     if (!tls) await Promise.all(nodes.map((n) => waitFor(`cluster node ${n.port}`, () => ping(n.port), 10_000)));
-    else await Promise.all(nodes.map((n) => waitFor(`cluster node ${n.port}`, () => cliPing(cli, n.port), 10_000)));
+    else await Promise.all(nodes.map((n) => waitFor(`cluster node ${n.port}`, () => redisCliPing(n.port, cli), 10_000)));
     const create = spawnSync(
       'redis-cli',
       [...cli, '--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
@@ -215,10 +215,6 @@ async function freeClusterPort(): Promise<number> {
   throw new Error('no free port pair (port and port + 10000) for a cluster node');
 }
 
-function cliPing(cli: string[], port: number): boolean {
-  const r = spawnSync('redis-cli', [...cli, '-p', String(port), 'PING'], { encoding: 'utf8', timeout: 2000 });
-  return r.stdout.trim() === 'PONG';
-}
 
 /** The few redis-cli flags the cluster helper passes on (TLS files, user, password) as ioredis options. */
 function cliToRedisOptions(cli: string[]): { username?: string; password?: string; tls?: { ca: Buffer; cert?: Buffer; key?: Buffer; servername?: string } } {

@@ -145,6 +145,12 @@ function processState(pid: number): 'T' | 'running' | 'gone' {
   }
 }
 
+/** PING through redis-cli with its connection flags (`--tls --cacert …`): whether a TLS Redis answers there. */
+export function redisCliPing(port: number, cliArgs: string[]): boolean {
+  const r = spawnSync('redis-cli', [...cliArgs, '-p', String(port), 'PING'], { encoding: 'utf8', timeout: 2000 });
+  return r.stdout?.trim() === 'PONG';
+}
+
 /** One PING over a raw socket: answers whether something that speaks RESP listens there. */
 export function ping(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {

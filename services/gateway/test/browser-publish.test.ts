@@ -27,8 +27,6 @@ let gw: GatewayProcess;
 let gwPort: number;
 let base: string;
 let browser: TestBrowser;
-const pages: Page[] = [];
-const pageErrors: string[] = [];
 /** A 320x180 JPEG from ffmpeg, the picture node publishers send. */
 let jpeg: Buffer;
 const tokens = { studioPublish: '', studioView: '', otherPublish: '', yardPublish: '', dockPublish: '' };
@@ -75,23 +73,15 @@ beforeAll(async () => {
 });
 afterEach(() => {
   for (const c of clients.splice(0)) c.ws.terminate();
-  expect(pageErrors.splice(0)).toEqual([]);
+  expect((browser?.pageErrors ?? []).splice(0)).toEqual([]);
 });
 afterAll(async () => {
-  for (const p of pages) await p.close().catch(() => {});
   await browser?.close();
   await stopAllServices();
   await redis?.close();
 });
 
-async function open(path: string, viewport = { width: 1024, height: 800 }): Promise<Page> {
-  const page = await browser.context.newPage();
-  pages.push(page);
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
-  await page.setViewportSize(viewport);
-  await page.goto(`${base}${path}`);
-  return page;
-}
+const open = (path: string, viewport = { width: 1024, height: 800 }): Promise<Page> => browser.openPage(`${base}${path}`, viewport);
 
 interface PublishState {
   state: string;

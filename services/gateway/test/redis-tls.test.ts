@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePort,
   makeTestCertificates,
+  redisCliPing,
   redisTlsArgs,
   startAgent,
   startTestRedisCluster,
@@ -28,10 +29,6 @@ let cluster: TestRedisCluster | null = null;
 
 const trust = () => ({ NODE_EXTRA_CA_CERTS: certs.ca });
 
-function tlsPing(port: number): boolean {
-  const r = spawnSync('redis-cli', ['--tls', '--cacert', certs.ca, '-p', String(port), 'PING'], { encoding: 'utf8', timeout: 2000 });
-  return r.stdout.trim() === 'PONG';
-}
 
 beforeAll(async () => {
   certs = makeTestCertificates();
@@ -39,7 +36,7 @@ beforeAll(async () => {
   single = spawn('redis-server', ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...redisTlsArgs(certs, singlePort)], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  await waitFor('TLS redis-server', () => tlsPing(singlePort), 10_000);
+  await waitFor('TLS redis-server', () => redisCliPing(singlePort, ['--tls', '--cacert', certs.ca]), 10_000);
 });
 
 afterAll(async () => {

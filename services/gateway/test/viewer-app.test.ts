@@ -22,8 +22,6 @@ let gwPort: number;
 const agents: ServiceProcess[] = [];
 let browser: TestBrowser;
 let embedServer: Server | undefined;
-const pages: Page[] = [];
-const pageErrors: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -56,23 +54,15 @@ beforeAll(async () => {
     return ROOMS.every((r) => rooms.find((x) => x.name === r)?.live === true);
   }, 15_000);
 });
-afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
+afterEach(() => expect((browser?.pageErrors ?? []).splice(0)).toEqual([]));
 afterAll(async () => {
-  for (const p of pages) await p.close().catch(() => {});
   await browser?.close();
   embedServer?.close();
   await stopAllServices();
   await redis?.close();
 });
 
-async function open(path: string, viewport = { width: 1280, height: 800 }, base = `http://127.0.0.1:${gwPort}`): Promise<Page> {
-  const page = await browser.context.newPage();
-  pages.push(page);
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
-  await page.setViewportSize(viewport);
-  await page.goto(`${base}${path}`);
-  return page;
-}
+const open = (path: string, viewport = { width: 1280, height: 800 }, base = `http://127.0.0.1:${gwPort}`): Promise<Page> => browser.openPage(`${base}${path}`, viewport);
 
 /** Frames each <framecast-player> on the page has painted, by room. */
 const painted = (page: Page) =>

@@ -19,8 +19,6 @@ let gw: GatewayProcess;
 let agentKey: string;
 let agent: ServiceProcess;
 let browser: TestBrowser;
-const pages: Page[] = [];
-const pageErrors: string[] = [];
 
 interface PageStats {
   painted: number;
@@ -45,9 +43,8 @@ beforeAll(async () => {
   });
   await waitFor('room live in the registry', async () => (await reg.api('GET', `/rooms/${ROOM}`)).body.live === true, 10_000);
 });
-afterEach(() => expect(pageErrors).toEqual([]));
+afterEach(() => expect(browser?.pageErrors ?? []).toEqual([]));
 afterAll(async () => {
-  for (const p of pages) await p.close().catch(() => {});
   await browser?.close();
   await stopAllServices();
   await redis?.close();
@@ -64,13 +61,7 @@ function camera(): Promise<ServiceProcess> {
   });
 }
 
-async function open(): Promise<Page> {
-  const page = await browser.context.newPage();
-  pages.push(page);
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
-  await page.goto(`http://127.0.0.1:${gw.port}/rooms/${ROOM}`);
-  return page;
-}
+const open = (): Promise<Page> => browser.openPage(`http://127.0.0.1:${gw.port}/rooms/${ROOM}`);
 
 const stats = (page: Page) => page.evaluate(() => (window as unknown as { framecastStats: PageStats }).framecastStats);
 const registryViewers = async () => (await reg.api('GET', `/rooms/${ROOM}`)).body.viewers.total as number;
