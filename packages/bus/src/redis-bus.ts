@@ -77,7 +77,9 @@ export class RedisFrameBus extends EventEmitter implements FrameBus {
     this.opts = opts;
     // The command connection fails fast while Redis is away: a frame that cannot go now is
     // replaced by the next one, so queueing commands would only grow memory and deliver stale video.
-    this.cmd = this.connect('', { enableReadyCheck: opts.readyCheck ?? true });
+    // For the same reason a publish abandoned on a hung cluster primary is not re-sent to the new
+    // one after the failover: it would land after the frames published since (issue 14's CI run).
+    this.cmd = this.connect('', { enableReadyCheck: opts.readyCheck ?? true, resendAfterFailover: false });
     this.sharded = this.cmd.isCluster;
     this.cmdLiveness = this.watch(this.cmd);
     // A cluster with some primaries silent: still ready (the other shards stream), said apart. The

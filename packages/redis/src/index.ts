@@ -31,7 +31,8 @@ export function connectRedis(target: RedisTarget | string, connectionName: strin
     reconnectOnError: (err) => /READONLY|LOADING/.test(err.message),
     ...overrides,
   };
-  const { shardedSubscribers: _ignored, ...single } = options;
+  // One Redis never re-sends an unanswered command (no offline queue, no retries per request).
+  const { shardedSubscribers: _sharded, resendAfterFailover: _resend, ...single } = options;
   if (typeof target === 'string') return new Redis(target, single);
   if (target.mode === 'single') return new Redis(target.url, single);
   return connectCluster(target, options, retryStrategy);
@@ -45,7 +46,7 @@ export function connectRedis(target: RedisTarget | string, connectionName: strin
  * subscribers (`shardedSubscribers`) open one connection per primary that owns a subscribed slot.
  */
 function connectCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, options: ConnectOptions, retryStrategy: (attempt: number) => number): Cluster {
-  const { enableOfflineQueue, enableReadyCheck, shardedSubscribers, ...nodeOptions } = options;
+  const { enableOfflineQueue, enableReadyCheck, shardedSubscribers, resendAfterFailover, ...nodeOptions } = options;
   const clusterOptions: ClusterOptions = {
     redisOptions: {
       ...nodeOptions,
@@ -61,8 +62,10 @@ function connectCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, optio
     slotsRefreshInterval: SLOTS_REFRESH_MS,
     slotsRefreshTimeout: options.commandTimeout ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     shardedSubscribers: shardedSubscribers ?? false,
-    // A failover answers MOVED/CLUSTERDOWN/TRYAGAIN for a moment; retry soon, not never.
-    retryDelayOnFailover: 100,
+    // A failover answers MOVED/CLUSTERDOWN/TRYAGAIN for a moment; retry soon, not never. A command
+    // whose node connection closed unanswered is sent again to the slot's new owner unless the
+    // caller said a late command is worse than none (resendAfterFailover: false).
+    retryDelayOnFailover: resendAfterFailover === false ? 0 : 100,
     retryDelayOnClusterDown: 100,
     // With TLS, connect to the names as given: ioredis would otherwise resolve a seed's host name
     // first and connect to the address, and the certificate (issued for the name) would not match.
@@ -74,8 +77,13 @@ function connectCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, optio
   );
 }
 
-/** Per-connection settings; `shardedSubscribers` matters only for a cluster (a connection that SSUBSCRIBEs). */
-export type ConnectOptions = RedisOptions & { shardedSubscribers?: boolean };
+/**
+ * Per-connection settings. Cluster only: `shardedSubscribers` (a connection that SSUBSCRIBEs), and
+ * `resendAfterFailover: false`, for commands that must not run late: ioredis would otherwise send
+ * a command again after its node's connection closed (a hung primary dropped from the slot map),
+ * seconds after its caller gave up on it and sent newer ones, so it lands out of order.
+ */
+export type ConnectOptions = RedisOptions & { shardedSubscribers?: boolean; resendAfterFailover?: boolean };
 
 /** How often a cluster connection re-reads the slot map without being told to (see connectCluster). */
 export const SLOTS_REFRESH_MS = 1000;

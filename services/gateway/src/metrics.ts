@@ -55,6 +55,7 @@ export class GatewayMetrics {
   readonly framesDelivered: Counter;
   readonly framesSkipped: Counter<'reason'>;
   readonly framesInvalid: Counter<'reason'>;
+  readonly framesLate: Counter;
   readonly bytesDelivered: Counter;
   readonly viewers: Gauge;
   readonly viewersByTransport: Gauge<'transport'>;
@@ -102,6 +103,11 @@ export class GatewayMetrics {
       name: 'framecast_gateway_frames_invalid_total',
       help: 'Messages on video_<room> channels dropped because they are not valid envelopes, by decode error',
       labelNames: ['reason'],
+      registers,
+    });
+    this.framesLate = new Counter({
+      name: 'framecast_gateway_frames_late_total',
+      help: 'Valid frames dropped because they are older (sequence and capture time) than the one their room already showed: a publish sent again after a Redis failover. Viewers never see video go backwards',
       registers,
     });
     this.viewers = new Gauge({ name: 'framecast_gateway_viewers', help: 'Connected viewers (websocket and MJPEG)', registers });

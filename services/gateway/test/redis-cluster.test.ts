@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterLastFrameKey, EnvelopeError, frameChannel, readHeader } from '@framecast/protocol';
 import { REPO_ROOT, startAgent, startTestRedisCluster, stopAllServices, TestViewer, waitFor, type ClusterNode, type ServiceProcess, type TestRedisCluster } from '@framecast/testing';
 import { startRegistry, type RegistryProcess } from '../../registry/test/helpers.ts';
+import { connectRedis } from '@framecast/redis';
 import { scrapeMetric, startGateway, type GatewayProcess } from './helpers.ts';
 
 /**
@@ -32,18 +33,23 @@ let tap: ClusterTap;
 /** What the agents put on the bus (sha1 by room and sequence), read as a third sharded subscriber. */
 class ClusterTap {
   readonly sha1 = new Map<string, Map<number, string>>();
+  /** Sequences by room in the order the bus delivered them. */
+  readonly order = new Map<string, number[]>();
   readonly conn: Cluster;
   constructor(seeds: string, streams: string[]) {
     this.conn = new Cluster(seedList(seeds), { shardedSubscribers: true, slotsRefreshInterval: 1000 });
     this.conn.on('error', () => {});
     for (const s of streams) {
       this.sha1.set(s, new Map());
+      this.order.set(s, []);
       void this.conn.ssubscribe(frameChannel(s)).catch(() => {});
     }
     this.conn.on('smessageBuffer', (channel: Buffer, msg: Buffer) => {
       const h = readHeader(msg);
       const room = channel.toString().slice('video_'.length);
-      if (!(h instanceof EnvelopeError)) this.sha1.get(room)?.set(h.sequence, createHash('sha1').update(msg).digest('hex'));
+      if (h instanceof EnvelopeError) return;
+      this.sha1.get(room)?.set(h.sequence, createHash('sha1').update(msg).digest('hex'));
+      this.order.get(room)?.push(h.sequence);
     });
   }
 }
@@ -185,7 +191,8 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub across three shar
     await victim.kill();
     await waitFor(
       'frames again at both gateways',
-      () => viewers.every((v, i) => v.frames.some((f) => f.sequence > lastBefore[i]! && f.receivedUs / 1000 > killedAt)),
+      // Captured after the kill: published through the new primary, not one in flight as it died.
+      () => viewers.every((v, i) => v.frames.some((f) => f.sequence > lastBefore[i]! && f.captureTimeUs / 1000 > killedAt)),
       FAILOVER_BOUND_MS + 10_000,
       20,
     );
@@ -229,8 +236,24 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub across three shar
     // registry is not ready (its every command would time out) until the failover; otherwise it is.
     const registryOnVictim = (await cluster.ownerOf(await keySlot('{framecast}'))).port === victim.port;
     const registryStatuses: number[] = [];
+    const tapBefore = tap.order.get(room)!.length;
+    // Two connections as connectRedis makes them, without a command timeout so that how each
+    // command ends is seen: the bus's (resendAfterFailover: false) and the default. Each sends a
+    // marker to the hung primary; when the slot map drops that node (its connection is destroyed
+    // 2 s later), the default sends its marker again to the new primary, the bus's fails.
+    const target = { mode: 'cluster' as const, seeds: seedList(cluster.seeds), tls: false };
+    const asBus = connectRedis(target, 'hang-probe-bus', { commandTimeout: undefined, resendAfterFailover: false });
+    const asDefault = connectRedis(target, 'hang-probe-default', { commandTimeout: undefined });
+    for (const c of [asBus, asDefault]) c.on('error', () => {});
+    await Promise.all([asBus, asDefault].map((c) => waitFor('probe connection ready', () => c.status === 'ready', 5000)));
     const pausedAt = Date.now();
     victim.pause();
+    const probes = [asBus, asDefault].map((c, i) =>
+      c.spublish(frameChannel(room), `probe-${i}`).then(
+        () => 'landed',
+        (err: Error) => err.message,
+      ),
+    );
     try {
       // Readiness sampled through the hang and the failover: never 503.
       const statuses: number[] = [];
@@ -240,7 +263,7 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub across three shar
         async () => {
           for (const gw of gateways) statuses.push((await fetch(`http://127.0.0.1:${gw.port}/readyz`)).status);
           registryStatuses.push((await fetch(`${registry.url}/readyz`)).status);
-          return paused.every((v, i) => v.frames.some((f) => f.sequence > lastBefore[i]! && f.receivedUs / 1000 > pausedAt));
+          return paused.every((v, i) => v.frames.some((f) => f.sequence > lastBefore[i]! && f.captureTimeUs / 1000 > pausedAt));
         },
         HANG_BOUND_MS + 10_000,
         100,
@@ -257,8 +280,19 @@ describe('Redis Cluster (REDIS_CLUSTER_NODES): sharded pub/sub across three shar
       streaming.forEach((v, i) => expect(v.frames.length - streamingBefore[i]!).toBeGreaterThanOrEqual(Math.floor(recoveredMs / 1000) * 5));
       for (const gw of gateways) await gw.waitForLine(/bus degraded: some Redis Cluster primaries are not answering/, 5000);
       for (const v of [...paused, ...streaming]) expectNoRepeats(v);
+      // On the bus itself, not only at the viewers: a publish the agent gave up on while the
+      // primary hung is not sent again to the new primary after the frames published since.
+      const onBus = tap.order.get(room)!.slice(tapBefore);
+      for (let i = 1; i < onBus.length; i++) expect(onBus[i]!, `bus: ${onBus.slice(Math.max(0, i - 3), i + 2).join(',')}`).toBeGreaterThan(onBus[i - 1]!);
+      console.log(`hung primary: gateways dropped ${(await Promise.all(gateways.map((gw) => gw.metric('framecast_gateway_frames_late_total')))).join(' and ')} late frames`);
+      expect(await Promise.race([Promise.all(probes), new Promise((r) => setTimeout(r, 15_000, 'probes unsettled 15 s after the failover'))])).toEqual([
+        'Connection is closed.',
+        'landed',
+      ]);
     } finally {
       victim.resume();
+      asBus.disconnect();
+      asDefault.disconnect();
     }
     for (const v of [...paused, ...streaming]) v.close();
     await cluster.waitHealthy();

@@ -205,6 +205,38 @@ describe('FramePublisher while Redis is down', () => {
     }
   });
 
+  it('gives every envelope its own sequence: a publish that timed out on a hung Redis and lands when it wakes shares no number with the next', async () => {
+    const bus = new RedisFrameBus({ redis: redis.url, connectionName: 'publisher-test-hung', commandTimeoutMs: 300, maxReconnectDelayMs: 200 });
+    bus.on('connectionError', () => {});
+    const tap = new RedisFrameBus({ redis: redis.url, connectionName: 'publisher-test-hung-tap' });
+    const seen: number[] = [];
+    tap.onFrame((_room, env) => seen.push(decodeEnvelope(env).header.sequence));
+    const pub = new FramePublisher({ bus, room: 'hung', lastFrameTtlMs: 60_000, logger: captureLogs().logger, maxStaleMs: 60_000, publishTimeoutMs: 300 });
+    try {
+      await tap.subscribe('hung');
+      await waitFor('bus ready', () => bus.isReady());
+      pub.offer(frame());
+      await waitFor('first frame seen', () => seen.length === 1);
+      await redis.pause();
+      try {
+        pub.offer(frame());
+        await waitFor('the publish to the hung Redis given up', () => pub.stats().publishFailures === 1, 5000);
+      } finally {
+        await redis.resume();
+      }
+      // The abandoned PUBLISH was written before Redis stopped reading: it runs now, then the frame
+      // kept in its place goes out under the next number.
+      await waitFor('bus ready again', () => bus.isReady(), 10_000);
+      pub.offer(frame());
+      await waitFor('three frames seen', () => seen.length >= 3, 5000);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      expect(new Set(seen).size).toBe(seen.length);
+    } finally {
+      await pub.close();
+      await Promise.all([bus.close(), tap.close()]);
+    }
+  });
+
   it('drops the kept frame instead of publishing it late when it went stale during the outage', async () => {
     const bus = new RedisFrameBus({ redis: redis.url, connectionName: 'publisher-test-stale', maxReconnectDelayMs: 200 });
     bus.on('connectionError', () => {});

@@ -37,7 +37,7 @@ export interface PublisherStats {
   /** 1 while a frame waits in the single slot. */
   pending: number;
   busUp: boolean;
-  /** Sequence number the next published envelope carries. */
+  /** Sequence number the next envelope carries (a failed publish used one up: viewers see the gap as a lost frame). */
   nextSequence: number;
 }
 
@@ -152,10 +152,14 @@ export class FramePublisher {
     // At most one allocation per published frame: header and JPEG in a single Buffer, which the
     // bus writes to Redis as is and every gateway forwards unchanged. A source that already copied
     // the frame (the splitter, for frames spanning pipe chunks) left room for the header in front.
+    // Every envelope takes its own number, published or not: a publish that timed out may still
+    // land later (a hung Redis that wakes), and must not share a number with the frame sent next.
+    const sequence = this.sequence;
+    this.sequence = (sequence + 1) >>> 0;
     const init = {
       codec: Codec.Jpeg,
       flags: frame.flags,
-      sequence: this.sequence,
+      sequence,
       captureTimeUs: frame.captureTimeUs,
       width: frame.width,
       height: frame.height,
@@ -181,7 +185,6 @@ export class FramePublisher {
       return false;
     }
     this.counters.published++;
-    this.sequence = (this.sequence + 1) >>> 0;
     this.markUp();
     if (result.lastFrameStored) this.storeWorks();
     else this.storeFailed(result.error);

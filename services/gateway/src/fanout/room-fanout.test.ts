@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { decodeEnvelope, encodeEnvelope } from '@framecast/protocol';
 import { MJPEG_BOUNDARY } from './mjpeg-part.ts';
-import { imageOf, keepFrame, RoomFanout, SPLIT_WRITE_MAX_VIEWERS, wireBytes, wireOf, type KeptFrame } from './room-fanout.ts';
+import { frameOrder, imageOf, keepFrame, LATE_FRAME_WINDOW_MS, RoomFanout, SPLIT_WRITE_MAX_VIEWERS, wireBytes, wireOf, type KeptFrame } from './room-fanout.ts';
 import { Viewer } from './viewer.ts';
 
 // RoomFanout in-process, over real loopback TCP sockets: the server end is what the fan-out
@@ -149,14 +149,33 @@ describe('RoomFanout', () => {
     expect(v.framesSent).toBe(1);
   });
 
-  it('recognises the same frame seen twice (pub/sub and the store) and nothing else', () => {
+  it('recognises the same frame seen twice (pub/sub and the store), and a frame older than the kept one', () => {
     const fanout = new RoomFanout('r', { maxBufferedBytes: 1 << 20, stallTimeoutMs: 1000 }, () => {});
     const f = frame(7, 10);
-    expect(fanout.isDuplicate(f.header)).toBe(false);
+    const now = f.receivedAt;
+    expect(fanout.orderOf(f.header, now)).toBe('new');
     fanout.deliver(f);
-    expect(fanout.isDuplicate(f.header)).toBe(true);
-    expect(fanout.isDuplicate({ ...f.header, sequence: 8 })).toBe(false);
-    expect(fanout.isDuplicate({ ...f.header, captureTimeUs: f.header.captureTimeUs + 1 })).toBe(false);
+    expect(fanout.orderOf(f.header, now)).toBe('same');
+    expect(fanout.orderOf({ ...f.header, sequence: 8, captureTimeUs: f.header.captureTimeUs + 1 }, now)).toBe('new');
+    // A publish sent again after a failover: behind in sequence and capture time.
+    expect(fanout.orderOf({ ...f.header, sequence: 6, captureTimeUs: f.header.captureTimeUs - 100_000 }, now)).toBe('late');
+    // The same number with an older picture (a timed-out publish that landed after all).
+    expect(fanout.orderOf({ ...f.header, captureTimeUs: f.header.captureTimeUs - 1 }, now)).toBe('late');
+  });
+
+  it('takes a frame behind on one measure only: a restarted publisher (sequence from 0), a clock set back, a sequence that wrapped', () => {
+    const kept = frame(5000, 10).header;
+    const t = kept.captureTimeUs;
+    expect(frameOrder({ ...kept, sequence: 0, captureTimeUs: t + 1 }, kept, 0)).toBe('new');
+    expect(frameOrder({ ...kept, sequence: 5001, captureTimeUs: t - 3_600_000_000 }, kept, 0)).toBe('new');
+    const nearWrap = { ...kept, sequence: 0xffff_fffe };
+    expect(frameOrder({ ...kept, sequence: 1, captureTimeUs: t + 1 }, nearWrap, 0)).toBe('new');
+    expect(frameOrder({ ...kept, sequence: 1, captureTimeUs: t - 1 }, nearWrap, 0)).toBe('new');
+    expect(frameOrder({ ...nearWrap, sequence: 0xffff_fff0, captureTimeUs: t - 1 }, nearWrap, 0)).toBe('late');
+    // Both behind (a restart with a clock set back): refused only while the kept frame is recent.
+    const both = { ...kept, sequence: 0, captureTimeUs: t - 1_000_000 };
+    expect(frameOrder(both, kept, LATE_FRAME_WINDOW_MS)).toBe('late');
+    expect(frameOrder(both, kept, LATE_FRAME_WINDOW_MS + 1)).toBe('new');
   });
 
   it('thins a capped viewer to its rate, evenly, with the newest frame, and leaves the others alone', async () => {

@@ -29,8 +29,8 @@ export interface KeptFrame {
   mjpeg: Buffer | null;
 }
 
-export function keepFrame(header: FrameHeader, envelope: Buffer): KeptFrame {
-  return { header, envelope, wsHeader: wsBinaryHeader(envelope.byteLength), wire: null, envelopeBytes: envelope.byteLength, receivedAt: Date.now(), mjpeg: null };
+export function keepFrame(header: FrameHeader, envelope: Buffer, receivedAt = Date.now()): KeptFrame {
+  return { header, envelope, wsHeader: wsBinaryHeader(envelope.byteLength), wire: null, envelopeBytes: envelope.byteLength, receivedAt, mjpeg: null };
 }
 
 /** The whole websocket message of a frame, built once and then shared. */
@@ -59,6 +59,31 @@ function writeTo(viewer: Viewer, frame: KeptFrame, joined: boolean): void {
     socket.write(frame.envelope);
     socket.uncork();
   }
+}
+
+/**
+ * A frame older than this (gateway clock) no longer judges what comes next: whatever arrives is
+ * taken. A publisher that restarted (its sequence from 0) with a clock set back would otherwise
+ * freeze its room until its clock caught up; this bounds that freeze.
+ */
+export const LATE_FRAME_WINDOW_MS = 5000;
+
+/**
+ * `same`: the kept frame again (pub/sub and the last-frame store both gave it). `late`: older than
+ * the kept frame, by sequence and by capture time both, so a viewer would see video go backwards:
+ * a publish that a Redis client sent again after a failover lands after the frames published
+ * since. `new`: anything else. Both measures must say older: a publisher's sequence restarts at
+ * 0 (a new agent, a new browser publisher) and clocks are stepped, but not both at once.
+ */
+export type FrameOrder = 'new' | 'same' | 'late';
+
+export function frameOrder(header: FrameHeader, kept: FrameHeader, keptAgeMs: number): FrameOrder {
+  if (header.sequence === kept.sequence && header.captureTimeUs === kept.captureTimeUs) return 'same';
+  if (keptAgeMs > LATE_FRAME_WINDOW_MS) return 'new';
+  // Serial-number arithmetic (RFC 1982): the sequence is a wrapping uint32.
+  const ahead = (header.sequence - kept.sequence) >>> 0;
+  const sequenceBehind = ahead === 0 || ahead >= 0x8000_0000;
+  return sequenceBehind && header.captureTimeUs <= kept.captureTimeUs ? 'late' : 'new';
 }
 
 export interface DeliveryResult {
@@ -94,10 +119,10 @@ export class RoomFanout {
     this.onStalled = onStalled;
   }
 
-  /** True if `header` is the frame already kept (the same frame seen via pub/sub and the store). */
-  isDuplicate(header: FrameHeader): boolean {
-    const l = this.latest?.header;
-    return l !== undefined && l.sequence === header.sequence && l.captureTimeUs === header.captureTimeUs;
+  /** How `header` compares with the frame the room already has: see `frameOrder`. */
+  orderOf(header: FrameHeader, nowMs: number): FrameOrder {
+    const l = this.latest;
+    return l === null ? 'new' : frameOrder(header, l.header, nowMs - l.receivedAt);
   }
 
   deliver(frame: KeptFrame): DeliveryResult {

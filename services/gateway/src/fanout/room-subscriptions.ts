@@ -24,6 +24,7 @@ export interface RoomSubscriptionsOptions extends FanoutLimits {
 export class RoomSubscriptions {
   private readonly rooms = new Map<string, RoomFanout>();
   private readonly invalidLoggedAt = new Map<string, number>();
+  private lateLoggedAt = 0;
 
   private readonly opts: RoomSubscriptionsOptions;
 
@@ -108,9 +109,14 @@ export class RoomSubscriptions {
       this.logInvalid(room, header);
       return;
     }
-    if (fanout.isDuplicate(header)) return;
+    const now = Date.now();
+    const order = fanout.orderOf(header, now);
+    if (order !== 'new') {
+      if (order === 'late') this.countLate(room, header.sequence, fanout.latest!.header.sequence);
+      return;
+    }
     metrics.framesReceived.inc();
-    const frame = keepFrame(header, envelope);
+    const frame = keepFrame(header, envelope, now);
     const { sent, skipped, thinned } = fanout.deliver(frame);
     if (sent > 0) {
       metrics.framesDelivered.inc(sent);
@@ -119,6 +125,15 @@ export class RoomSubscriptions {
     }
     if (skipped > 0) metrics.framesSkipped.inc({ reason: 'backpressure' }, skipped);
     if (thinned > 0) metrics.framesSkipped.inc({ reason: 'fps_cap' }, thinned);
+  }
+
+  /** Counted; logged at most once every 10 s (a failover re-sends a few, not one per frame). */
+  private countLate(room: string, sequence: number, keptSequence: number): void {
+    this.opts.metrics.framesLate.inc();
+    const now = Date.now();
+    if (now - this.lateLoggedAt < 10_000) return;
+    this.lateLoggedAt = now;
+    this.opts.logger.info({ room, sequence, keptSequence }, 'dropped a frame older than the one already shown (sent again after a Redis failover?)');
   }
 
   /** At most one warning per reason every 10 s: a broken publisher must not flood the logs. */
