@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { serviceNodeFlags } from '@framecast/testing';
+import { serviceEntry, serviceNodeFlags } from '@framecast/testing';
 import { cpuMicros } from './proc-stats.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,7 +38,7 @@ async function childPids(pid: number): Promise<number[]> {
 export async function runAgentCost(redisUrl: string, source: string, size: string, fps: number, measureMs: number, nodeArgs: string[] = []): Promise<AgentCostResult> {
   const room = 'agentcost';
   // As shipped (the flags of its start script), plus what this run adds.
-  const proc = spawn(process.execPath, [...serviceNodeFlags('capture-agent'), ...nodeArgs, 'services/capture-agent/src/main.ts'], {
+  const proc = spawn(process.execPath, [...serviceNodeFlags('capture-agent'), ...nodeArgs, serviceEntry('capture-agent')], {
     cwd: REPO_ROOT,
     env: { ...process.env, REDIS_URL: redisUrl, FRAMECAST_ROOM: room, FRAMECAST_SOURCE: source, FRAMECAST_SIZE: size, FRAMECAST_FPS: String(fps), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],

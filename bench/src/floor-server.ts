@@ -10,6 +10,9 @@ import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 
+// `--version`, as the gateway has: every module loaded (the bench fills Node's compile cache so), exit.
+if (process.argv.includes('--version')) process.exit(0);
+
 const sub = new Redis(process.env.REDIS_URL!);
 const rooms = new Map<string, Set<WebSocket>>();
 

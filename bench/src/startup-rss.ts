@@ -7,9 +7,14 @@
 // start-up: from spawn to the service's "I am up" log line ('gateway listening',
 // 'capture agent started'); RSS: /proc/<pid>/status VmRSS after idling --idle-ms (the agent
 // streams a 640x360 15 fps test pattern meanwhile: idle means no viewer, not no work).
+// --cache warm (default): Node's compile cache filled first by `--version`, as the image does at
+// build time and any start after the first finds it; --cache cold: an empty cache directory for
+// every run (a first start: Node loads its TypeScript stripper and compiles every module).
 // Prints each run and the median of each figure; the results in docs/PERFORMANCE.md.
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { freePort, REPO_ROOT, serviceNodeFlags, sleep, startTestRedis } from '@framecast/testing';
@@ -47,18 +52,25 @@ const SUBJECTS: Subject[] = [
 ];
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, 'idle-ms': { type: 'string', default: '10000' }, json: { type: 'string' } },
+  options: { cache: { type: 'string', default: 'warm' }, runs: { type: 'string', default: '3' }, 'idle-ms': { type: 'string', default: '10000' }, json: { type: 'string' } },
 });
 const runs = Number(values.runs);
 const idleMs = Number(values['idle-ms']);
+if (values.cache !== 'warm' && values.cache !== 'cold') throw new Error('--cache is warm or cold');
+const cold = values.cache === 'cold';
 
 async function measure(subject: Subject, redisUrl: string): Promise<Run> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FRAMECAST_') && k !== 'REDIS_URL') env[k] = v;
   Object.assign(env, { REDIS_URL: redisUrl, LOG_LEVEL: 'info' }, subject.env(await freePort()));
+  const cacheDir = mkdtempSync(join(tmpdir(), 'framecast-compile-'));
+  env.NODE_COMPILE_CACHE = cacheDir;
+  const flags = serviceNodeFlags(subject.name as 'gateway' | 'capture-agent');
+  if (!cold) spawnSync(process.execPath, [...flags, subject.bin, '--version'], { cwd: REPO_ROOT, env, stdio: 'ignore' });
   const t0 = performance.now();
   // The node flags the service ships with (its `start` script; a bin's #! line is not read when node runs the file).
-  const proc = spawn(process.execPath, [...serviceNodeFlags(subject.name as 'gateway' | 'capture-agent'), subject.bin, ...subject.args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...flags, subject.bin, ...subject.args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.once('exit', () => rmSync(cacheDir, { recursive: true, force: true }));
   const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
   const tail: string[] = [];
   let onReady: (ms: number) => void = () => {};
@@ -96,7 +108,7 @@ const median = (xs: number[]) => {
 const redis = await startTestRedis({ needsControl: true });
 const results: Run[] = [];
 try {
-  console.log(`node ${process.version}, ${runs} runs, RSS after ${idleMs} ms idle`);
+  console.log(`node ${process.version}, ${runs} runs, RSS after ${idleMs} ms idle, compile cache ${values.cache}`);
   for (const subject of SUBJECTS) {
     for (let i = 0; i < runs; i++) {
       const r = await measure(subject, redis.url);
@@ -113,4 +125,4 @@ const summary = SUBJECTS.map((s) => {
 });
 console.log('\nmedian:');
 for (const s of summary) console.log(`${s.service.padEnd(14)} start-up ${String(s.startupMs).padStart(5)} ms, RSS ${s.rssMb} MB`);
-if (values.json) writeFileSync(values.json, `${JSON.stringify({ node: process.version, runs, idleMs, results, summary }, null, 2)}\n`);
+if (values.json) writeFileSync(values.json, `${JSON.stringify({ node: process.version, runs, idleMs, cache: values.cache, results, summary }, null, 2)}\n`);

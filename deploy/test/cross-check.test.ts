@@ -59,6 +59,7 @@ const LOADERS: Record<Service, { load: (env: Record<string, string>) => { config
  */
 const NOT_FOR_THE_LOADER: Record<string, string> = {
   NODE_ENV: "the images set it for Node's libraries; framecast reads nothing from it",
+  NODE_COMPILE_CACHE: "the images set it for Node itself: where the compile cache filled at build time is (Dockerfile)",
   REDIS_PASSWORD: 'Kubernetes only: the secret, defined so that REDIS_URL can name it as $(REDIS_PASSWORD)',
 };
 

@@ -4,15 +4,17 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, serviceNodeFlags, startTestRedis, waitFor, type TestRedis } from '@framecast/testing';
+import { freePort, serviceEntry, serviceNodeFlags, startTestRedis, waitFor, type TestRedis } from '@framecast/testing';
 import { ASSEMBLE_SCRIPT, dockerStages, DUMMY_SECRETS, healthcheckTarget, REPO, run } from './deploy-files.ts';
 
 // The images' start command, without a container engine: deploy/docker/assemble.sh (the very
 // script each Dockerfile build stage runs) installs one service's production tree into a temporary
 // directory from the dev install's pnpm store (--offline), and the service is started from there
-// the way the image's CMD starts it, `node services/<name>/src/main.ts` in that directory, with the
-// image's ENV. It must come up, answer the image's HEALTHCHECK path, write nothing into its tree
-// (the containers run on a read-only root filesystem) and exit 0 on SIGTERM. What `docker build`
+// the way the image's CMD starts it, `node [flags] services/<name>/bin/<command>.js` in that
+// directory, with the image's ENV, after the image's `--version` run has filled the compile cache.
+// It must come up without loading Node's type stripper, answer the image's HEALTHCHECK path,
+// write nothing into its tree (the containers run on a read-only root filesystem) and exit 0 on
+// SIGTERM. What `docker build`
 // itself adds (the base image, ffmpeg from apt, the user) cannot run here.
 
 const SERVICES = ['gateway', 'registry', 'capture-agent'] as const;
@@ -99,9 +101,16 @@ interface Started {
   waitForLine(re: RegExp, timeoutMs: number): Promise<void>;
 }
 
-/** The image's CMD (`node [flags] services/<name>/src/main.ts`) in `dir`, with PATH and `env` only (no FRAMECAST_* from the test's environment). */
-function startFromTree(dir: string, service: Service, env: Record<string, string>): Started {
-  const proc = spawn(process.execPath, [...serviceNodeFlags(service), `services/${service}/src/main.ts`], { cwd: dir, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Prints, as the process exits, whether Node loaded its TypeScript type stripper (amaro). */
+const REPORT_STRIPPER = `--import=data:text/javascript,${encodeURIComponent("process.on('exit', () => process.stderr.write(`type stripper loaded: ${process.moduleLoadList.some((m) => m.includes('amaro'))}\\n`))")}`;
+
+/** The image's CMD (`node [flags] services/<name>/bin/<command>.js`) in `dir`, with PATH and `env` only (no FRAMECAST_* from the test's environment). */
+function startFromTree(dir: string, service: Service, env: Record<string, string>, args: string[] = []): Started {
+  const proc = spawn(process.execPath, [...serviceNodeFlags(service), serviceEntry(service), ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, NODE_OPTIONS: REPORT_STRIPPER, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(proc);
   const lines: string[] = [];
   const waiters = new Set<() => void>();
@@ -149,7 +158,11 @@ describe('the Dockerfile', () => {
     expect(stages.get('runtime')!.from).toBe('${NODE_IMAGE}');
     expect(readFileSync(join(REPO, 'Dockerfile'), 'utf8')).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     expect(stages.get(`build-${service}`)!.runs.join('\n')).toContain(`sh deploy/docker/assemble.sh services/${service} /src /app`);
-    expect(stage.cmd).toEqual(['node', ...serviceNodeFlags(service), `services/${service}/src/main.ts`]);
+    expect(stage.cmd).toEqual(['node', ...serviceNodeFlags(service), serviceEntry(service)]);
+    // The compile cache is filled at build time by the CMD itself with --version, as the user it runs as.
+    expect(stage.runs).toContain(JSON.stringify([...stage.cmd!, '--version']).replace(/,/g, ', '));
+    expect(stage.env.NODE_COMPILE_CACHE).toMatch(/^\/var\/cache\/framecast\//);
+    expect(stages.get('runtime')!.runs.join('\n')).toMatch(/chown 1000:1000 .*\/var\/cache\/framecast/);
     if (service === 'gateway') expect(serviceNodeFlags(service)).toEqual(['--max-semi-space-size=1', '--initial-old-space-size=128']);
     if (service === 'capture-agent') {
       expect(serviceNodeFlags(service)).toEqual(['--max-semi-space-size=1']);
@@ -157,7 +170,7 @@ describe('the Dockerfile', () => {
       const unit = readFileSync(join(REPO, 'services/capture-agent/framecast-agent.service'), 'utf8');
       expect(unit).toMatch(new RegExp(`^ExecStart=/usr/bin/node ${serviceNodeFlags(service).join(' ')} /opt/framecast/services/capture-agent/bin/framecast-agent\\.js `, 'm'));
       // docker-compose.yml's agent overrides CMD (it sources agent.env first): the same flags there.
-      expect(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')).toContain(`exec node ${serviceNodeFlags(service).join(' ')} services/capture-agent/src/main.ts`);
+      expect(readFileSync(join(REPO, 'docker-compose.yml'), 'utf8')).toContain(`exec node ${serviceNodeFlags(service).join(' ')} ${serviceEntry(service)}`);
     }
     expect(stage.user).toBe('1000:1000');
     expect(stage.stopSignal).toBe('SIGTERM');
@@ -212,6 +225,13 @@ describe.each(SERVICES)('%s from its production tree', (service) => {
         : { HOST: '127.0.0.1', PORT: String(port), FRAMECAST_TOKEN_SECRET: DUMMY_SECRETS.FRAMECAST_TOKEN_SECRET!, FRAMECAST_ADMIN_KEY: DUMMY_SECRETS.FRAMECAST_ADMIN_KEY! }),
     };
     if (service === 'gateway') delete env.FRAMECAST_ADMIN_KEY;
+    // The image's cache directory, here a temporary one: the build step's `--version` fills it
+    // (it loads the stripper), then the service starts from it without.
+    env.NODE_COMPILE_CACHE = join(root, `${service}-compile-cache`);
+    const prime = startFromTree(dir, service, env, ['--version']);
+    expect(await prime.exited).toBe(0);
+    expect(prime.lines).toContain(`framecast-${service === 'capture-agent' ? 'agent' : service} 0.1.0`);
+    expect(prime.lines).toContain('type stripper loaded: true');
     const before = snapshot(dir);
     const svc = startFromTree(dir, service, env);
     await svc.waitForLine(service === 'capture-agent' ? /"msg":"capture agent started"/ : new RegExp(`"msg":"${service} listening`), 20_000);
@@ -220,6 +240,7 @@ describe.each(SERVICES)('%s from its production tree', (service) => {
     await waitFor(`${service} ${hc.path} 200`, async () => (await fetch(`http://127.0.0.1:${port}${hc.path}`).catch(() => null))?.status === 200, 15_000, 100);
     svc.proc.kill('SIGTERM');
     expect(await svc.exited).toBe(0);
+    expect(svc.lines).toContain('type stripper loaded: false');
     expect(svc.lines.some((l) => /"level":(50|60)/.test(l)), svc.lines.join('\n')).toBe(false);
     const after = snapshot(dir);
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((p) => before.get(p) !== after.get(p));

@@ -1,10 +1,11 @@
 import { runService } from '@framecast/lifecycle';
 import { describeRedisTarget, redisTargetOf } from '@framecast/bus';
-import { loadEmbeddedConfig, startEmbedded } from './embedded.ts';
+import { EMBEDDED_VERSION, loadEmbeddedConfig, startEmbedded } from './embedded.ts';
 
 await runService({
   name: 'framecast',
   command: 'framecast',
+  version: EMBEDDED_VERSION,
   listenHint: 'set PORT',
   loadConfig: (env) => loadEmbeddedConfig(env),
   async start({ config, logger }) {

@@ -1,3 +1,4 @@
+import module from 'node:module';
 import { configOrExit, type Env, type LoadedConfig } from '@framecast/config';
 import { createLogger, type Logger } from '@framecast/logging';
 import { handleShutdownSignals } from './shutdown.ts';
@@ -33,6 +34,8 @@ export interface ServiceDefinition<C extends ServiceBaseConfig> {
   title?: string;
   /** Prefix of configuration and start-up errors on stderr (the command's name, `framecast-gateway`). */
   command: string;
+  /** What `--version` prints after the command's name (its package.json version). */
+  version: string;
   /** Appended to a bind failure's line: which variable moves the port ("set PORT"). */
   listenHint?: string;
   /** Validates the environment; throws ConfigError naming the bad variable. */
@@ -48,6 +51,7 @@ export interface ServiceDefinition<C extends ServiceBaseConfig> {
  * FRAMECAST_SHUTDOWN_TIMEOUT_MS (exit 0), exit 1 when the deadline passes first.
  */
 export async function runService<C extends ServiceBaseConfig>(def: ServiceDefinition<C>, env: Env = process.env): Promise<{ config: Readonly<C>; logger: Logger; service: StartedService }> {
+  if (process.argv.slice(2).includes('--version')) printVersionAndExit(def.command, def.version);
   const { config, unknown } = configOrExit(def.command, () => def.loadConfig(env));
   const logger = createLogger(def.name, config.LOG_LEVEL);
   const title = def.title ?? def.name;
@@ -70,6 +74,16 @@ export async function runService<C extends ServiceBaseConfig>(def: ServiceDefini
   }
   logger.info(listening.fields, listening.message ?? `${title} listening`);
   return { config, logger, service };
+}
+
+/**
+ * `<command> --version`: the name and version, exit 0. It runs after every module of the service
+ * has loaded, so it also fills Node's compile cache (the image runs it at build time).
+ */
+export function printVersionAndExit(command: string, version: string): never {
+  process.stdout.write(`${command} ${version}\n`);
+  module.flushCompileCache?.();
+  process.exit(0);
 }
 
 function isBindError(err: unknown): err is NodeJS.ErrnoException & { address?: string; port?: number } {

@@ -6,5 +6,5 @@ export { TestViewer, percentile, type ReceivedFrame } from './viewer.ts';
 export { launchChromium, CHROMIUM_PATH, type TestBrowser, type LaunchOptions } from './browser.ts';
 export { scrapeMetric, metricValue, type MetricLabels } from './metrics.ts';
 export { startAgent, ChannelTap, rssOf, AGENT_ENTRY } from './agents.ts';
-export { serviceNodeFlags } from './service-flags.ts';
+export { serviceEntry, serviceNodeFlags } from './service-flags.ts';
 export { makeTestCertificates, redisTlsArgs, type TestCertificates } from './tls.ts';

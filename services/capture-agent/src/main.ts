@@ -1,8 +1,8 @@
 import { RedisFrameBus, RedisProblemLog, redisTargetOf } from '@framecast/bus';
 import { configOrExit } from '@framecast/config';
-import { runService, type StartedService } from '@framecast/lifecycle';
+import { printVersionAndExit, runService, type StartedService } from '@framecast/lifecycle';
 import { createLogger, type Logger } from '@framecast/logging';
-import { startCaptureAgent } from './agent.ts';
+import { AGENT_VERSION, startCaptureAgent } from './agent.ts';
 import { loadAgentConfigFromCli, parseAgentArgs, USAGE, UsageError, type ProbeOptions } from './config/cli-args.ts';
 import type { AgentConfig } from './config/config.ts';
 import { startAgentEndpoints, type AgentEndpoints } from './http-endpoints.ts';
@@ -32,6 +32,7 @@ if (args.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
+if (args.command === 'version') printVersionAndExit(NAME, AGENT_VERSION);
 if (args.command === 'probe') {
   const { config } = configOrExit(NAME, () => loadAgentConfigFromCli(args.values, process.env, { probe: true }));
   await probe(config, args.probe, args.values['log-level'] ?? process.env.LOG_LEVEL);
@@ -40,6 +41,7 @@ if (args.command === 'probe') {
     name: 'capture-agent',
     title: 'capture agent',
     command: NAME,
+    version: AGENT_VERSION,
     listenHint: 'set FRAMECAST_METRICS_PORT, 0 = off',
     loadConfig: (env) => loadAgentConfigFromCli(args.values, env),
     start: ({ config, logger }) => startAgent(config, logger),

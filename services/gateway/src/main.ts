@@ -2,11 +2,12 @@ import { describeRedisTarget, RedisFrameBus, RedisProblemLog, redisTargetOf } fr
 import { runService } from '@framecast/lifecycle';
 import { RedisRegistryStore } from '@framecast/registry-store';
 import { loadGatewayConfig } from './config.ts';
-import { buildGateway } from './gateway.ts';
+import { buildGateway, GATEWAY_VERSION } from './gateway.ts';
 
 await runService({
   name: 'gateway',
   command: 'framecast-gateway',
+  version: GATEWAY_VERSION,
   listenHint: 'set PORT',
   loadConfig: (env) => loadGatewayConfig(env),
   async start({ config, logger }) {

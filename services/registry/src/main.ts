@@ -1,10 +1,11 @@
 import { runService } from '@framecast/lifecycle';
 import { loadRegistryConfig } from './config.ts';
-import { buildRegistryServer } from './server.ts';
+import { buildRegistryServer, REGISTRY_VERSION } from './server.ts';
 
 await runService({
   name: 'registry',
   command: 'framecast-registry',
+  version: REGISTRY_VERSION,
   listenHint: 'set PORT',
   loadConfig: (env) => loadRegistryConfig(env),
   async start({ config, logger }) {

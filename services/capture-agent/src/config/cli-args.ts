@@ -70,6 +70,7 @@ variable shown; the option wins.
                               FRAMECAST_AGENT_KEY            agent key for the registry (environment only: keep it out of ps)
   --log-level LEVEL           LOG_LEVEL                      fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help                                                 print this help
+  --version                                                  print the agent's version
 
 Probe only:
   --probe-seconds N           how long to collect frames after the first one (default 3)
@@ -88,6 +89,7 @@ export interface ProbeOptions {
 
 export type ParsedArgs =
   | { help: true }
+  | { help: false; command: 'version' }
   | { help: false; command: 'run'; values: Partial<Record<Flag, string>> }
   | { help: false; command: 'probe'; values: Partial<Record<Flag, string>>; probe: ProbeOptions };
 
@@ -102,6 +104,7 @@ export function parseAgentArgs(argv: string[]): ParsedArgs {
       options: {
         ...options,
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         json: { type: 'boolean' },
         'probe-seconds': { type: 'string' },
@@ -114,6 +117,7 @@ export function parseAgentArgs(argv: string[]): ParsedArgs {
     throw new UsageError(err instanceof Error ? err.message.split('\n')[0]! : String(err));
   }
   if (parsed.values.help) return { help: true };
+  if (parsed.values.version) return { help: false, command: 'version' };
   const [command, ...rest] = parsed.positionals;
   if ((command !== undefined && command !== 'probe') || rest.length > 0) {
     throw new UsageError(`Unexpected argument '${command !== 'probe' ? command : rest[0]}': the only command is "probe"`);

@@ -96,7 +96,7 @@ describe('loadAgentConfig', () => {
 describe('command line', () => {
   const load = (argv: string[], env: Record<string, string> = {}) => {
     const parsed = parseAgentArgs(argv);
-    if (parsed.help) throw new Error('unexpected --help');
+    if (parsed.help || parsed.command === 'version') throw new Error('unexpected --help or --version');
     return loadAgentConfigFromCli(parsed.values, env).config;
   };
 
