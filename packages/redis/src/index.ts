@@ -32,7 +32,7 @@ export function connectRedis(target: RedisTarget | string, connectionName: strin
     ...overrides,
   };
   // One Redis never re-sends an unanswered command (no offline queue, no retries per request).
-  const { shardedSubscribers: _sharded, resendAfterFailover: _resend, ...single } = options;
+  const { shardedSubscribers: _sharded, resendAfterFailover: _resend, slotsRefreshTimeout: _refresh, ...single } = options;
   if (typeof target === 'string') return new Redis(target, single);
   if (target.mode === 'single') return new Redis(target.url, single);
   return connectCluster(target, options, retryStrategy);
@@ -46,7 +46,7 @@ export function connectRedis(target: RedisTarget | string, connectionName: strin
  * subscribers (`shardedSubscribers`) open one connection per primary that owns a subscribed slot.
  */
 function connectCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, options: ConnectOptions, retryStrategy: (attempt: number) => number): Cluster {
-  const { enableOfflineQueue, enableReadyCheck, shardedSubscribers, resendAfterFailover, ...nodeOptions } = options;
+  const { enableOfflineQueue, enableReadyCheck, shardedSubscribers, resendAfterFailover, slotsRefreshTimeout, ...nodeOptions } = options;
   const clusterOptions: ClusterOptions = {
     redisOptions: {
       ...nodeOptions,
@@ -60,7 +60,7 @@ function connectCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, optio
     enableOfflineQueue: enableOfflineQueue ?? false,
     enableReadyCheck: enableReadyCheck ?? true,
     slotsRefreshInterval: SLOTS_REFRESH_MS,
-    slotsRefreshTimeout: options.commandTimeout ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+    slotsRefreshTimeout: slotsRefreshTimeout ?? options.commandTimeout ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     shardedSubscribers: shardedSubscribers ?? false,
     // A failover answers MOVED/CLUSTERDOWN/TRYAGAIN for a moment; retry soon, not never. A command
     // whose node connection closed unanswered is sent again to the slot's new owner unless the
@@ -82,8 +82,11 @@ function connectCluster(target: Extract<RedisTarget, { mode: 'cluster' }>, optio
  * `resendAfterFailover: false`, for commands that must not run late: ioredis would otherwise send
  * a command again after its node's connection closed (a hung primary dropped from the slot map),
  * seconds after its caller gave up on it and sent newer ones, so it lands out of order.
+ * `slotsRefreshTimeout`: how long a slot-map read may wait for a node (the command timeout unless
+ * given), for a blocking reader whose command timeout outlasts its block: a refresh that asks a
+ * hung node first would otherwise wait that long before trying the next.
  */
-export type ConnectOptions = RedisOptions & { shardedSubscribers?: boolean; resendAfterFailover?: boolean };
+export type ConnectOptions = RedisOptions & { shardedSubscribers?: boolean; resendAfterFailover?: boolean; slotsRefreshTimeout?: number };
 
 /** How often a cluster connection re-reads the slot map without being told to (see connectCluster). */
 export const SLOTS_REFRESH_MS = 1000;

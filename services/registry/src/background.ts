@@ -104,6 +104,7 @@ export async function startRedisBackground(
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     commandTimeout: EVENTS_BLOCK_MS + commandTimeout,
+    slotsRefreshTimeout: commandTimeout,
   });
   blocking.on('error', () => {});
   const dispatcher = new EventDispatcher({
