@@ -5,7 +5,7 @@
 // of every module. Node's compile cache keeps each module's stripped source and V8 code cache on
 // disk, so a start after the first (or after `--version`, which loads every module and exits: the
 // image runs it at build time) never loads the stripper and compiles nothing: the gateway idles at
-// ~102 MB instead of ~129 (docs/PERFORMANCE.md, "Start-up and idle memory").
+// ~100 MB instead of ~128 (docs/PERFORMANCE.md, "Start-up and idle memory").
 //
 // NODE_COMPILE_CACHE, when set, names the directory (Node reads it before this runs; the image
 // and the systemd unit set it). Otherwise: node_modules/.cache/framecast-compile at the install's

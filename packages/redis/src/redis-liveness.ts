@@ -73,15 +73,18 @@ export class RedisLiveness extends EventEmitter {
   }
 
   /**
-   * A command on this connection timed out: unresponsive at once (unless something came back from
-   * Redis within the timeout), instead of waiting for the next PING to time out as well.
+   * A command on this connection timed out: unresponsive at once, until a PING sent from now on is
+   * answered, instead of waiting for the next PING to time out as well. Redis answers one
+   * connection's commands in order, so a command left unanswered for the timeout is the same
+   * evidence as a silent PING, whatever else was read meanwhile (replies to earlier commands).
+   * Marked synchronously: a caller that sends its next command as soon as this one fails (the frame
+   * publisher, on its next frame) must already find the bus down, or that command joins the first in
+   * the hung connection and is delivered late too.
    */
   commandTimedOut(): void {
     // On a cluster a timed-out command says one primary may be hung, not all; the PINGs tell which.
     if (this.conn.isCluster) return;
-    setImmediate(() => {
-      if (Date.now() - this.lastDataAt >= this.opts.timeoutMs) this.mark(false);
-    });
+    this.mark(false);
   }
 
   stop(): void {

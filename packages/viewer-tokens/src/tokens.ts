@@ -86,8 +86,8 @@ export class ViewerTokenVerifier {
   /**
    * The secret imported once as a WebCrypto HMAC key. Handed the raw bytes, jose imports them again
    * for every token: measured 15 KB of garbage and ~100 µs per check, against 9 KB and ~80 µs with
-   * the key imported once. Every viewer's connect pays it, and the garbage is most of what an idle
-   * viewer costs the gateway (docs/PERFORMANCE.md).
+   * the key imported once. Every viewer's connect pays it, and that garbage is a large part of what
+   * an idle viewer costs the gateway (docs/PERFORMANCE.md).
    */
   private readonly key: Promise<CryptoKey>;
   constructor(secret: string) {

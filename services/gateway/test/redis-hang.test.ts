@@ -106,10 +106,9 @@ describe('Redis stops answering for 5 s (SIGSTOP) and comes back (SIGCONT)', () 
       until(`http://127.0.0.1:${agentPort}/healthz`, 200, resumedAt),
     ]);
     // Frames captured before SIGCONT but delivered after: the publish in flight at the pause (Redis
-    // runs it when it wakes), at most one more sent before the agent saw Redis hung (a reply to an
-    // earlier command that arrived after the first publish went out keeps its timeout from
-    // counting at once: then the next PING decides, ≤ 0.5 s later; seen once in CI), and the
-    // newest frame the agent kept for the bus's return. No backlog.
+    // runs it when it wakes) and the newest frame the agent kept for the bus's return. No backlog.
+    // (Its timeout marks the bus down at once, so no second publish joins it in the hung
+    // connection: one did in a CI run while a PING reply read meanwhile kept the timeout from counting.)
     const late = viewer.frames.slice(framesAtResume).filter((f) => f.captureTimeUs < resumeSentAt * 1000).length;
     console.log(
       `redis hang: after SIGCONT first frame at the viewer in ${frameMs} ms, first frame captured after SIGCONT in ${freshMs} ms ` +
@@ -118,7 +117,7 @@ describe('Redis stops answering for 5 s (SIGSTOP) and comes back (SIGCONT)', () 
     );
     expect(frameMs).toBeLessThan(2000);
     expect(freshMs).toBeLessThan(2000);
-    expect(late).toBeLessThanOrEqual(3);
+    expect(late).toBeLessThanOrEqual(2);
     expect(duringPause - publishedBefore).toBeLessThanOrEqual(2);
     expect(droppedBusDown).toBeGreaterThan(30);
     expect((await reg.api('GET', '/rooms', undefined, null)).status).toBe(200);

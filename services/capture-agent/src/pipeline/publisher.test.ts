@@ -205,6 +205,26 @@ describe('FramePublisher while Redis is down', () => {
     }
   });
 
+  it('a publish that times out marks the bus down at once, before its caller can send the next into the hung connection', async () => {
+    const bus = new RedisFrameBus({ redis: redis.url, connectionName: 'publisher-test-timeout', commandTimeoutMs: 300, maxReconnectDelayMs: 200 });
+    bus.on('connectionError', () => {});
+    try {
+      await waitFor('bus ready', () => bus.isReady());
+      await redis.pause();
+      try {
+        const err = await bus.publish('timeout', Buffer.from('frame'), 1000).then(() => null, (e: Error) => e);
+        expect(err?.message).toBe('Command timed out');
+        // Where the publisher's failure handler runs: no PING has had to time out as well.
+        expect(bus.isReady()).toBe(false);
+      } finally {
+        await redis.resume();
+      }
+      await waitFor('bus ready again once Redis answers a PING', () => bus.isReady(), 5000);
+    } finally {
+      await bus.close();
+    }
+  });
+
   it('gives every envelope its own sequence: a publish that timed out on a hung Redis and lands when it wakes shares no number with the next', async () => {
     const bus = new RedisFrameBus({ redis: redis.url, connectionName: 'publisher-test-hung', commandTimeoutMs: 300, maxReconnectDelayMs: 200 });
     bus.on('connectionError', () => {});
