@@ -64,8 +64,8 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
 # generation frees each frame's buffers in cheap scavenges, and an old generation that may grow to
 # 128 MB before its first mark-compact stops external (Buffer) memory from forcing a full GC every
 # few hundred ms. docs/PERFORMANCE.md, "GC flags": CPU per frame on the camera shape 1.8× → 0.7× the floor's.
-RUN ["node", "--max-semi-space-size=1", "--initial-old-space-size=128", "services/gateway/bin/framecast-gateway.js", "--version"]
-CMD ["node", "--max-semi-space-size=1", "--initial-old-space-size=128", "services/gateway/bin/framecast-gateway.js"]
+RUN ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit", "--initial-old-space-size=32", "services/gateway/bin/framecast-gateway.js", "--version"]
+CMD ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit", "--initial-old-space-size=32", "services/gateway/bin/framecast-gateway.js"]
 
 FROM runtime AS registry
 COPY --from=build-registry /app /app

@@ -25,14 +25,15 @@ dest=${3:?destination}
 name=$(node -p "JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')).name" "$src/$pkg_dir/package.json")
 mkdir -p "$dest"
 
-# Shared packages except the test fixtures, and the service itself; tests and local installs stay out.
+# The root manifests (with .pnpmfile.cjs, the install hook the lockfile was made with), the shared
+# packages except the test fixtures, and the service itself; tests and local installs stay out.
 # (pnpm's "<pkg>..." selector also walks devDependencies such as @framecast/testing, but with --prod
 # it installs nothing from a project that is not there.)
 shared=$(cd "$src" && for d in packages/*/; do [ "$d" = packages/testing/ ] || printf '%s ' "${d%/}"; done)
 # shellcheck disable=SC2086 # $shared is a list of directory names without spaces
 (cd "$src" && tar -cf - \
   --exclude=node_modules --exclude='*.test.ts' --exclude='./packages/*/test' --exclude="./$pkg_dir/test" \
-  ./package.json ./pnpm-lock.yaml ./pnpm-workspace.yaml $(printf './%s ' $shared) "./$pkg_dir") | tar -C "$dest" -xf -
+  ./package.json ./pnpm-lock.yaml ./pnpm-workspace.yaml ./.pnpmfile.cjs $(printf './%s ' $shared) "./$pkg_dir") | tar -C "$dest" -xf -
 
 cd "$dest"
 # shellcheck disable=SC2086 # PNPM_INSTALL_FLAGS is a list of flags

@@ -48,9 +48,9 @@ interface ServiceConfigShape {
 
 /** Each service's real loader (standalone, as its main.ts calls it) and the variables its schema reads. */
 const LOADERS: Record<Service, { load: (env: Record<string, string>) => { config: ServiceConfigShape; unknown: string[] }; variables: string[] }> = {
-  gateway: { load: (env) => loadGatewayConfig(env), variables: Object.keys(gatewayEnvSchema.shape) },
-  registry: { load: (env) => loadRegistryConfig(env), variables: Object.keys(registryEnvSchema.shape) },
-  'capture-agent': { load: (env) => loadAgentConfig(env), variables: Object.keys(agentEnvSchema.shape) },
+  gateway: { load: (env) => loadGatewayConfig(env), variables: Object.keys(gatewayEnvSchema.entries) },
+  registry: { load: (env) => loadRegistryConfig(env), variables: Object.keys(registryEnvSchema.entries) },
+  'capture-agent': { load: (env) => loadAgentConfig(env), variables: Object.keys(agentEnvSchema.entries) },
 };
 
 /**

@@ -163,7 +163,7 @@ describe('the Dockerfile', () => {
     expect(stage.runs).toContain(JSON.stringify([...stage.cmd!, '--version']).replace(/,/g, ', '));
     expect(stage.env.NODE_COMPILE_CACHE).toMatch(/^\/var\/cache\/framecast\//);
     expect(stages.get('runtime')!.runs.join('\n')).toMatch(/chown 1000:1000 .*\/var\/cache\/framecast/);
-    if (service === 'gateway') expect(serviceNodeFlags(service)).toEqual(['--max-semi-space-size=1', '--initial-old-space-size=128']);
+    if (service === 'gateway') expect(serviceNodeFlags(service)).toEqual(['--max-semi-space-size=1', '--external-memory-accounted-in-global-limit', '--initial-old-space-size=32']);
     if (service === 'capture-agent') {
       expect(serviceNodeFlags(service)).toEqual(['--max-semi-space-size=1']);
       // The systemd unit on camera boxes starts it with the same flags.

@@ -70,9 +70,10 @@ describe('production installs', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('of the capture agent, done for real into a copy of the workspace, installs only runtime packages', (ctx) => {
-    // Only the manifests and the lockfile matter to an install; --offline takes every package
-    // from the store the dev install filled, so this needs no network and takes about a second.
-    for (const file of ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml']) cpSync(join(REPO_ROOT, file), join(tmp, file));
+    // Only the manifests, the lockfile and the install hook it was made with (.pnpmfile.cjs)
+    // matter to an install; --offline takes every package from the store the dev install filled,
+    // so this needs no network and takes about a second.
+    for (const file of ['package.json', 'pnpm-lock.yaml', 'pnpm-workspace.yaml', '.pnpmfile.cjs']) cpSync(join(REPO_ROOT, file), join(tmp, file));
     for (const dir of ['packages', 'services', 'apps']) {
       for (const name of readdirSync(join(REPO_ROOT, dir))) copyManifest(join(dir, name));
     }

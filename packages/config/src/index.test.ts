@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { authEnvFields, ConfigError, envField, loadConfig, redisEnvFields, requireWhenAuthOn, z } from './index.ts';
+import { authEnvFields, ConfigError, envField, loadConfig, redisEnvFields, requireWhenAuthOn, v } from './index.ts';
 
-const schema = z.object({
+const schema = v.object({
   PORT: envField.port(8080),
   REDIS_URL: envField.redisUrl(),
   FRAMECAST_FLAG: envField.bool(false),
@@ -49,7 +49,7 @@ describe('loadConfig', () => {
 });
 
 describe('redisEnvFields', () => {
-  const redis = z.object(redisEnvFields);
+  const redis = v.object(redisEnvFields);
   it('FRAMECAST_REDIS_COMMAND_TIMEOUT_MS defaults to 1000 ms and is checked', () => {
     expect(loadConfig(redis, {}).config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS).toBe(1000);
     expect(loadConfig(redis, { FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: '2500' }).config.FRAMECAST_REDIS_COMMAND_TIMEOUT_MS).toBe(2500);
@@ -59,7 +59,7 @@ describe('redisEnvFields', () => {
 });
 
 describe('envField.nodeId', () => {
-  const ids = z.object({ FRAMECAST_X_ID: envField.nodeId() });
+  const ids = v.object({ FRAMECAST_X_ID: envField.nodeId() });
   it('defaults to the host name and takes an id', () => {
     expect(loadConfig(ids, {}).config.FRAMECAST_X_ID).toBe(hostname());
     expect(loadConfig(ids, { FRAMECAST_X_ID: 'gw-1.eu_west' }).config.FRAMECAST_X_ID).toBe('gw-1.eu_west');
@@ -72,7 +72,7 @@ describe('envField.nodeId', () => {
 });
 
 describe('the FRAMECAST_AUTH switch', () => {
-  const auth = z.object({ ...authEnvFields });
+  const auth = v.object({ ...authEnvFields });
   it('is on unless set off', () => {
     expect(loadConfig(auth, {}).config.FRAMECAST_AUTH).toBe('on');
     expect(loadConfig(auth, { FRAMECAST_AUTH: 'off' }).config.FRAMECAST_AUTH).toBe('off');

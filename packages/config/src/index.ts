@@ -1,8 +1,17 @@
 import { hostname } from 'node:os';
 import { isValidNodeId, NODE_ID_RULE } from '@framecast/protocol';
-import { z } from 'zod';
+import * as v from 'valibot';
 
-export { z };
+/**
+ * The schema library, re-exported so every service builds its fields with the same one. valibot,
+ * not zod: zod 4 loads ~100 modules (every locale, JSON Schema conversion) for what is here a
+ * start-up check of flat strings, and costs each service ~10 MB of resident memory at start
+ * against valibot's ~2 (docs/PERFORMANCE.md, "Start-up and idle memory").
+ */
+export { v };
+
+/** An object schema whose keys are environment variable names. */
+export type EnvSchema = v.ObjectSchema<v.ObjectEntries, undefined>;
 
 /** A configuration problem, always naming the environment variable at fault. */
 export class ConfigError extends Error {
@@ -40,68 +49,100 @@ export const RENAMED_VARIABLES: Readonly<Record<string, string>> = {
  * frozen config. Empty strings count as unset so `FOO=` falls back to the default, as shells and
  * compose files produce them by accident. Throws ConfigError naming the first bad variable.
  */
-export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.env): LoadedConfig<z.infer<S>> {
+export function loadConfig<S extends EnvSchema>(schema: S, env: Env = process.env): LoadedConfig<v.InferOutput<S>> {
   for (const [old, problem] of Object.entries(RENAMED_VARIABLES)) {
     if (env[old] !== undefined && env[old].trim() !== '') throw new ConfigError(old, problem);
   }
   const input: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
+  for (const key of Object.keys(schema.entries)) {
     const value = env[key];
     if (value !== undefined && value.trim() !== '') input[key] = value.trim();
   }
-  const result = schema.safeParse(input);
+  const result = v.safeParse(schema, input, { abortEarly: true });
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const variable = String(issue.path[0] ?? '(config)');
+    const issue = result.issues[0];
+    const variable = String(issue.path?.[0]?.key ?? '(config)');
     const got = input[variable];
-    const problem = issue.code === 'invalid_type' && got === undefined ? 'is required but not set' : issue.message;
+    const problem = issue.kind === 'schema' && got === undefined ? 'is required but not set' : issue.message;
     throw new ConfigError(variable, got === undefined ? problem : `${problem} (got ${JSON.stringify(got)})`);
   }
-  const known = new Set(Object.keys(schema.shape));
+  const known = new Set(Object.keys(schema.entries));
   const unknown = Object.keys(env).filter((k) => k.startsWith('FRAMECAST_') && !known.has(k));
-  return { config: Object.freeze(result.data) as Readonly<z.infer<S>>, unknown };
+  return { config: Object.freeze(result.output) as Readonly<v.InferOutput<S>>, unknown };
 }
 
 const intText = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^-?\d+$/, 'must be an integer')
-    .transform(Number)
-    .pipe(z.number().int().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`));
+  v.pipe(v.string(), v.regex(/^-?\d+$/, 'must be an integer'), v.transform(Number), v.minValue(min, `must be >= ${min}`), v.maxValue(max, `must be <= ${max}`));
 
-/** Field builders for environment variables (all values arrive as strings). */
+/** An integer variable that may be unset: the fallback, like every default, passes the same checks. */
+const intWithDefault = (min: number, max: number, fallback: number) => v.optional(intText(min, max), String(fallback));
+
+const BOOL_WORDS = ['true', 'false', '1', '0', 'yes', 'no'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Field builders for environment variables (all values arrive as strings). A field's fallback is
+ * a value of its own kind (a number for `int`); it is written as the text a user would set.
+ */
 export const envField = {
-  int: (min: number, max: number, fallback: number) => intText(min, max).default(fallback),
+  int: intWithDefault,
   requiredInt: (min: number, max: number) => intText(min, max),
-  port: (fallback: number) => intText(0, 65535).default(fallback),
-  bytes: (min: number, max: number, fallback: number) => intText(min, max).default(fallback),
-  ms: (min: number, max: number, fallback: number) => intText(min, max).default(fallback),
-  host: (fallback: string) => z.string().min(1).default(fallback),
-  string: (fallback: string) => z.string().default(fallback),
+  port: (fallback: number) => intWithDefault(0, 65535, fallback),
+  bytes: intWithDefault,
+  ms: intWithDefault,
+  host: (fallback: string) => v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty')), fallback),
+  string: (fallback: string) => v.optional(v.string(), fallback),
   bool: (fallback: boolean) =>
-    z
-      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
-      .transform((v) => v === 'true' || v === '1' || v === 'yes')
-      .default(fallback),
-  logLevel: (fallback: 'info' | 'debug' = 'info') =>
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-      message: 'must be one of fatal, error, warn, info, debug, trace, silent',
-    }).default(fallback),
+    v.optional(
+      v.pipe(
+        v.picklist(BOOL_WORDS, 'must be true or false'),
+        v.transform((word) => word === 'true' || word === '1' || word === 'yes'),
+      ),
+      fallback ? 'true' : 'false',
+    ),
+  logLevel: (fallback: 'info' | 'debug' = 'info') => v.optional(v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`), fallback),
   redisUrl: () =>
-    z.string().refine((v) => {
-      try {
-        const u = new URL(v);
-        return u.protocol === 'redis:' || u.protocol === 'rediss:';
-      } catch {
-        return false;
-      }
-    }, 'must be a redis:// or rediss:// URL'),
+    v.pipe(
+      v.string(),
+      v.check((text) => {
+        try {
+          const u = new URL(text);
+          return u.protocol === 'redis:' || u.protocol === 'rediss:';
+        } catch {
+          return false;
+        }
+      }, 'must be a redis:// or rediss:// URL'),
+    ),
   /**
    * A replica's or agent's id (FRAMECAST_GATEWAY_ID, FRAMECAST_REGISTRY_ID, FRAMECAST_AGENT_ID):
    * the host name unless set, held to @framecast/protocol's id rule (it goes into Redis keys).
    */
-  nodeId: () => z.string().default(hostname()).refine(isValidNodeId, `must be an id: ${NODE_ID_RULE}`),
+  nodeId: () => v.optional(v.pipe(v.string(), v.check((id: string) => isValidNodeId(id), `must be an id: ${NODE_ID_RULE}`)), hostname),
 };
+
+/** Thrown by a `parsedText` parser: the text is not acceptable, and the message says why. */
+export class FieldProblem extends Error {
+  override readonly name = 'FieldProblem';
+}
+
+/**
+ * A text field turned into a value by `parse`, which throws FieldProblem for bad text (e.g.
+ * REDIS_CLUSTER_NODES, FRAMECAST_ALLOWED_ORIGINS); its message becomes the field's error.
+ */
+export function parsedText<T>(parse: (text: string) => T) {
+  return v.pipe(
+    v.string(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      try {
+        return parse(dataset.value);
+      } catch (err) {
+        if (!(err instanceof FieldProblem)) throw err;
+        addIssue({ message: err.message });
+        return NEVER;
+      }
+    }),
+  );
+}
 
 /**
  * The auth switch every service reads (the capture agent too, which has no use for tokens). Auth
@@ -110,7 +151,7 @@ export const envField = {
  * itself is @framecast/viewer-tokens' `tokenSecretEnvFields`.
  */
 export const authEnvFields = {
-  FRAMECAST_AUTH: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
+  FRAMECAST_AUTH: v.optional(v.picklist(['on', 'off'], 'must be on or off'), 'on'),
 };
 
 export interface AuthConfig {
@@ -147,11 +188,11 @@ export function configOrExit<T>(service: string, load: () => T): T {
  */
 export const httpTimeoutEnvFields = {
   /** Time a client has to send a request's complete headers; then the connection is closed (408). */
-  FRAMECAST_HTTP_HEADERS_TIMEOUT_MS: intText(500, 600_000).default(10_000),
+  FRAMECAST_HTTP_HEADERS_TIMEOUT_MS: intWithDefault(500, 600_000, 10_000),
   /** Time a client has to send a whole request, body included. An upgraded websocket is no longer a request. */
-  FRAMECAST_HTTP_REQUEST_TIMEOUT_MS: intText(500, 3_600_000).default(30_000),
+  FRAMECAST_HTTP_REQUEST_TIMEOUT_MS: intWithDefault(500, 3_600_000, 30_000),
   /** An idle keep-alive connection is closed after this; above the 60 s idle timeout common in load balancers. */
-  FRAMECAST_HTTP_KEEPALIVE_TIMEOUT_MS: intText(1_000, 600_000).default(72_000),
+  FRAMECAST_HTTP_KEEPALIVE_TIMEOUT_MS: intWithDefault(1_000, 600_000, 72_000),
 };
 
 export interface HttpTimeoutConfig {
@@ -184,7 +225,7 @@ export function httpServerOptions(c: HttpTimeoutConfig) {
  * @framecast/redis's DEFAULT_REDIS_COMMAND_TIMEOUT_MS.
  */
 export const redisEnvFields = {
-  FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: intText(200, 60_000).default(1_000),
+  FRAMECAST_REDIS_COMMAND_TIMEOUT_MS: intWithDefault(200, 60_000, 1_000),
 };
 
 /** One seed node of REDIS_CLUSTER_NODES. */
@@ -204,27 +245,22 @@ const SEED = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/;
  * agent's probe mode need neither.
  */
 export const redisConnectionEnvFields = {
-  REDIS_URL: envField.redisUrl().optional(),
-  REDIS_CLUSTER_NODES: z
-    .string()
-    .transform((text, ctx) => {
+  REDIS_URL: v.optional(envField.redisUrl()),
+  REDIS_CLUSTER_NODES: v.optional(
+    parsedText((text): ClusterSeed[] => {
       const seeds: ClusterSeed[] = [];
       for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
         const m = SEED.exec(item);
         const port = m ? Number(m[3]) : 0;
         if (!m || port < 1 || port > 65535) {
-          ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of host:port seed nodes (e.g. redis-0:6379,redis-1:6379); ${JSON.stringify(item)} is not one` });
-          return z.NEVER;
+          throw new FieldProblem(`must be a comma-separated list of host:port seed nodes (e.g. redis-0:6379,redis-1:6379); ${JSON.stringify(item)} is not one`);
         }
         seeds.push({ host: m[1] ?? m[2]!, port });
       }
-      if (seeds.length === 0) {
-        ctx.addIssue({ code: 'custom', message: 'must list at least one host:port seed node' });
-        return z.NEVER;
-      }
+      if (seeds.length === 0) throw new FieldProblem('must list at least one host:port seed node');
       return seeds;
-    })
-    .optional(),
+    }),
+  ),
 };
 
 export interface RedisConnectionConfig {

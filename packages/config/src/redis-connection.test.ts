@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redisConnectionEnvFields, requireRedis, z } from './index.ts';
+import { ConfigError, loadConfig, redisConnectionEnvFields, requireRedis, v } from './index.ts';
 
-const schema = z.object(redisConnectionEnvFields);
+const schema = v.object(redisConnectionEnvFields);
 const load = (env: Record<string, string>, required = true) => {
   const { config } = loadConfig(schema, env);
   requireRedis(config, { required });

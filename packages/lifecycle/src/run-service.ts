@@ -1,6 +1,7 @@
 import module from 'node:module';
 import { configOrExit, type Env, type LoadedConfig } from '@framecast/config';
 import { createLogger, type Logger } from '@framecast/logging';
+import { compactHeap } from './compact-heap.ts';
 import { handleShutdownSignals } from './shutdown.ts';
 
 type LogLevel = Parameters<typeof createLogger>[1];
@@ -58,11 +59,14 @@ export async function runService<C extends ServiceBaseConfig>(def: ServiceDefini
   if (unknown.length > 0) logger.warn({ variables: unknown }, 'unknown FRAMECAST_* environment variables ignored');
   let service: StartedService | undefined;
   let listening: ListeningInfo;
+  let compactMs = 0;
   try {
     service = await def.start({ config, logger });
     const started = service;
     // Signals are handled from here on: a SIGTERM while listening still stops what start() opened.
     handleShutdownSignals({ logger, service: title, timeoutMs: config.FRAMECAST_SHUTDOWN_TIMEOUT_MS, stop: () => started.stop(), stoppedFields: started.stoppedFields });
+    // Start-up's garbage goes before the first client comes: ~10 MB less resident for ~40 ms.
+    compactMs = compactHeap();
     listening = await service.listen();
   } catch (err) {
     if (!isBindError(err)) throw err;
@@ -72,7 +76,7 @@ export async function runService<C extends ServiceBaseConfig>(def: ServiceDefini
     await service?.stop().catch(() => {});
     process.exit(2);
   }
-  logger.info(listening.fields, listening.message ?? `${title} listening`);
+  logger.info({ ...listening.fields, heapCompactMs: Math.round(compactMs) }, listening.message ?? `${title} listening`);
   return { config, logger, service };
 }
 

@@ -1,4 +1,4 @@
-import { z } from '@framecast/config';
+import { v } from '@framecast/config';
 import { MIN_SECRET_BYTES } from './tokens.ts';
 
 /**
@@ -8,8 +8,10 @@ import { MIN_SECRET_BYTES } from './tokens.ts';
  */
 export const tokenSecretEnvFields = {
   /** Shared HS256 secret: the registry signs viewer tokens with it, gateways verify them. */
-  FRAMECAST_TOKEN_SECRET: z
-    .string()
-    .refine((s) => Buffer.byteLength(s) >= MIN_SECRET_BYTES, `must be at least ${MIN_SECRET_BYTES} bytes (e.g. openssl rand -hex 32)`)
-    .optional(),
+  FRAMECAST_TOKEN_SECRET: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((s) => Buffer.byteLength(s) >= MIN_SECRET_BYTES, `must be at least ${MIN_SECRET_BYTES} bytes (e.g. openssl rand -hex 32)`),
+    ),
+  ),
 };

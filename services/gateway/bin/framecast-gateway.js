@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --initial-old-space-size=128
+#!/usr/bin/env -S node --max-semi-space-size=1 --external-memory-accounted-in-global-limit --initial-old-space-size=32
 // The V8 heap flags of the gateway's `start` script (package.json; docs/PERFORMANCE.md, "GC flags").
 // The service as shipped: Node (>= 24) runs its TypeScript itself, stripping the types; no build
 // step, no loader. Its compile cache (@framecast/lifecycle/compile-cache) keeps the stripped

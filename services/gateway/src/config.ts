@@ -1,4 +1,4 @@
-import { authEnvFields, envField, httpTimeoutEnvFields, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, requireWhenAuthOn, z, type Env, type LoadedConfig } from '@framecast/config';
+import { authEnvFields, envField, httpTimeoutEnvFields, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, requireWhenAuthOn, v, type Env, type LoadedConfig } from '@framecast/config';
 import { ENVELOPE_MAX_BYTES } from '@framecast/protocol';
 import { tokenSecretEnvFields } from '@framecast/viewer-tokens';
 import { allowedOriginsField } from './auth/origins.ts';
@@ -48,12 +48,12 @@ const common = {
 };
 
 /** The standalone gateway: Redis is required, it has no other source of frames. */
-export const gatewayEnvSchema = z.object({ ...common, ...redisConnectionEnvFields });
+export const gatewayEnvSchema = v.object({ ...common, ...redisConnectionEnvFields });
 
 /** The embedded default: Redis is optional (in-memory bus without it). */
-export const embeddedGatewayEnvSchema = z.object({ ...common, ...redisConnectionEnvFields });
+export const embeddedGatewayEnvSchema = v.object({ ...common, ...redisConnectionEnvFields });
 
-export type GatewayConfig = z.infer<typeof embeddedGatewayEnvSchema>;
+export type GatewayConfig = v.InferOutput<typeof embeddedGatewayEnvSchema>;
 
 /**
  * The gateway's configuration with all of its own rules: standalone, REDIS_URL is required (it has

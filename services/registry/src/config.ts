@@ -1,4 +1,4 @@
-import { authEnvFields, ConfigError, envField, httpTimeoutEnvFields, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, requireWhenAuthOn, z, type Env, type LoadedConfig } from '@framecast/config';
+import { authEnvFields, ConfigError, envField, httpTimeoutEnvFields, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, requireWhenAuthOn, FieldProblem, parsedText, v, type Env, type LoadedConfig } from '@framecast/config';
 import { tokenSecretEnvFields } from '@framecast/viewer-tokens';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.ts';
 import { parseAllowList } from './webhooks/url-guard.ts';
@@ -12,7 +12,7 @@ const fields = {
   ...authEnvFields,
   ...tokenSecretEnvFields,
   /** Bearer key for the admin API (rooms, tokens, webhooks, agent keys, presence). */
-  FRAMECAST_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  FRAMECAST_ADMIN_KEY: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
   /** Failed admin/agent key checks one client address may make per window; then 429 until the window ends. */
   FRAMECAST_AUTH_FAILURE_LIMIT: envField.int(1, 100_000, 20),
   /** The auth-failure window, in seconds (fixed: it starts at an address's first failure). */
@@ -23,7 +23,7 @@ const fields = {
    * Visibility of a room that a camera heartbeat creates (no record yet). Private by default:
    * deny by default, an admin opens a room; `public` is the operator's explicit choice.
    */
-  FRAMECAST_CAMERA_ROOM_VISIBILITY: z.enum(['private', 'public'], { message: 'must be private or public' }).default('private'),
+  FRAMECAST_CAMERA_ROOM_VISIBILITY: v.optional(v.picklist(['private', 'public'], 'must be private or public'), 'private'),
   /** A camera whose heartbeats stop for this long is offline (its room too, once no camera is left). */
   FRAMECAST_AGENT_TIMEOUT_MS: envField.ms(1_000, 3_600_000, 15_000),
   /** A gateway whose presence reports stop for this long is gone, and its viewers stop counting. */
@@ -42,16 +42,17 @@ const fields = {
    * Comma-separated host names, IP addresses and CIDR ranges webhooks may reach although they are
    * (or resolve to) loopback, private, link-local or other non-public addresses. Default: none.
    */
-  FRAMECAST_WEBHOOK_ALLOW_HOSTS: z
-    .string()
-    .default('')
-    .superRefine((value, ctx) => {
+  FRAMECAST_WEBHOOK_ALLOW_HOSTS: v.optional(
+    parsedText((value) => {
       try {
         parseAllowList(value);
+        return value;
       } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        throw new FieldProblem((err as Error).message);
       }
     }),
+    '',
+  ),
   /** Graceful shutdown deadline. */
   FRAMECAST_SHUTDOWN_TIMEOUT_MS: envField.ms(100, 120_000, 10_000),
   /** Headers, request and keep-alive timeouts of the HTTP server (slow clients are cut). */
@@ -61,25 +62,24 @@ const fields = {
 };
 
 /** Proxies whose X-Forwarded-For names the client (the address auth failures are counted by). Standalone server only. */
-const trustProxyField = z
-  .string()
-  .default('off')
-  .transform((value, ctx): TrustProxy => {
+const trustProxyField = v.optional(
+  parsedText((value): TrustProxy => {
     try {
       return parseTrustProxy(value);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
+      throw new FieldProblem((err as Error).message);
     }
-  });
+  }),
+  'off',
+);
 
 /** REDIS_URL or REDIS_CLUSTER_NODES: required standalone (requireRedis), optional embedded. */
-export const registryEnvSchema = z.object({ ...fields, FRAMECAST_TRUST_PROXY: trustProxyField, ...redisConnectionEnvFields });
+export const registryEnvSchema = v.object({ ...fields, FRAMECAST_TRUST_PROXY: trustProxyField, ...redisConnectionEnvFields });
 /** In-process (embedded) registry: without Redis it keeps state in memory, without webhooks. */
-export const embeddedRegistryEnvSchema = z.object({ ...fields, ...redisConnectionEnvFields });
+export const embeddedRegistryEnvSchema = v.object({ ...fields, ...redisConnectionEnvFields });
 
 /** FRAMECAST_TRUST_PROXY is the standalone server's only: embedded, the API is on the gateway's server. */
-export type RegistryConfig = z.infer<typeof embeddedRegistryEnvSchema> & { FRAMECAST_TRUST_PROXY?: TrustProxy };
+export type RegistryConfig = v.InferOutput<typeof embeddedRegistryEnvSchema> & { FRAMECAST_TRUST_PROXY?: TrustProxy };
 
 /** Cross-field rules the schema cannot say: secrets are required while auth is on. */
 function checkRegistryConfig(config: RegistryConfig): void {

@@ -78,7 +78,7 @@ cameras:
     ['cameras:\n  - room: a\n    source: testsrc\n  - room: a\n    source: ffmpeg:testsrc\n', /cameras\[1\] \(a\): room "a" is already used by cameras\[0\]/],
     ['defaults:\n  quality: 0\ncameras:\n  - room: a\n    source: testsrc\n', /defaults\.quality: must be >= 1|defaults: quality/],
     ['cameras:\n  - room: a\n   source: x\n', /not valid YAML/],
-    ['camera:\n  - room: a\n', /Unrecognized key: "camera"|cameras: must be a list/],
+    ['camera:\n  - room: a\n', /Unrecognized key: "camera"|cameras: must be a list|cameras: is required/],
   ])('names the camera and field: %j', (text, message) => {
     const err = errorOf({ FRAMECAST_CONFIG: yamlFile(text) });
     expect(err.variable).toBe('FRAMECAST_CONFIG');

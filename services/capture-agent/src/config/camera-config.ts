@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, z } from '@framecast/config';
+import { ConfigError, FieldProblem, parsedText, v } from '@framecast/config';
 import { isValidRoomName, ROOM_NAME_RULE } from '@framecast/protocol';
 import { describeSource, parseSource, SourceSyntaxError, type SourceSpec } from './source-url.ts';
 
@@ -44,28 +44,24 @@ export function parseSize(value: string): FrameSize | null {
   return { width, height };
 }
 
-export const sizeText = z.string().transform((value, ctx): FrameSize => {
+export const sizeText = parsedText((value): FrameSize => {
   const size = parseSize(value);
-  if (!size) {
-    ctx.addIssue({ code: 'custom', message: SIZE_RULE });
-    return z.NEVER;
-  }
+  if (!size) throw new FieldProblem(SIZE_RULE);
   return size;
 });
 
-export const sourceText = z.string().transform((value, ctx): SourceSpec => {
+export const sourceText = parsedText((value): SourceSpec => {
   try {
     return parseSource(value);
   } catch (err) {
     if (!(err instanceof SourceSyntaxError)) throw err;
-    ctx.addIssue({ code: 'custom', message: err.message });
-    return z.NEVER;
+    throw new FieldProblem(err.message);
   }
 });
 
-const roomText = z.string().refine(isValidRoomName, `must be a valid room name: ${ROOM_NAME_RULE}`);
+const roomText = v.pipe(v.string(), v.check((room: string) => isValidRoomName(room), `must be a valid room name: ${ROOM_NAME_RULE}`));
 const int = (min: number, max: number) =>
-  z.number({ message: 'must be a number' }).int('must be an integer').min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
+  v.pipe(v.number('must be a number'), v.integer('must be an integer'), v.minValue(min, `must be >= ${min}`), v.maxValue(max, `must be <= ${max}`));
 
 /** Bounds shared with the environment schema in config.ts. */
 export const LIMITS = {
@@ -75,21 +71,28 @@ export const LIMITS = {
 } as const;
 
 const defaultsShape = {
-  size: sizeText.optional(),
-  fps: int(...LIMITS.fps).optional(),
-  quality: int(...LIMITS.quality).optional(),
-  stallTimeoutMs: int(...LIMITS.stallTimeoutMs).optional(),
-  mjpegPassthrough: z.boolean({ message: 'must be true or false' }).optional(),
+  size: v.optional(sizeText),
+  fps: v.optional(int(...LIMITS.fps)),
+  quality: v.optional(int(...LIMITS.quality)),
+  stallTimeoutMs: v.optional(int(...LIMITS.stallTimeoutMs)),
+  mjpegPassthrough: v.optional(v.boolean('must be true or false')),
 };
 
-// Strict objects: a misspelled key (`fsp: 10`) is an error, not a silently ignored setting.
-const cameraEntry = z.strictObject({ name: roomText.optional(), room: roomText, source: sourceText, ...defaultsShape });
-const configFileSchema = z.strictObject({
-  defaults: z.strictObject(defaultsShape).optional(),
-  cameras: z.array(cameraEntry, { message: 'must be a list of cameras' }).min(1, 'must list at least one camera').max(64, 'must list at most 64 cameras'),
-});
+/** What a strict object says: a key it does not know (a typo), a key it needs, or not an object at all. */
+const objectProblem = (issue: v.StrictObjectIssue) =>
+  issue.type === 'strict_object' && issue.expected === 'never' ? `Unrecognized key: ${JSON.stringify(issue.input)}` : issue.input === undefined && issue.path ? 'is required' : 'must be a mapping of settings (key: value)';
 
-export type CameraFileEntry = z.input<typeof cameraEntry>;
+// Strict objects: a misspelled key (`fsp: 10`) is an error, not a silently ignored setting.
+const cameraEntry = v.strictObject({ name: v.optional(roomText), room: roomText, source: sourceText, ...defaultsShape }, objectProblem);
+const configFileSchema = v.strictObject(
+  {
+    defaults: v.optional(v.strictObject(defaultsShape, objectProblem)),
+    cameras: v.pipe(v.array(cameraEntry, 'must be a list of cameras'), v.minLength(1, 'must list at least one camera'), v.maxLength(64, 'must list at most 64 cameras')),
+  },
+  objectProblem,
+);
+
+export type CameraFileEntry = v.InferInput<typeof cameraEntry>;
 
 /**
  * Reads and validates a YAML camera list. Every problem becomes one ConfigError against
@@ -114,13 +117,16 @@ export function camerasFromFile(path: string, defaults: CameraDefaults): CameraC
 
 /** Validates an already parsed config document (exported for tests). */
 export function camerasFromDocument(doc: unknown, defaults: CameraDefaults, path = 'config'): CameraConfig[] {
-  const result = configFileSchema.safeParse(doc ?? {});
+  const result = v.safeParse(configFileSchema, doc ?? {}, { abortEarly: true });
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new ConfigError('FRAMECAST_CONFIG', `${path}: ${issueLocation(issue.path, doc)}${issue.message}`);
+    const issue = result.issues[0];
+    // An unknown key's path ends in the key itself, which the message names already.
+    const unknownKey = issue.expected === 'never';
+    const path_ = (issue.path ?? []).filter((item) => !(unknownKey && item.origin === 'key')).map((item) => item.key as PropertyKey);
+    throw new ConfigError('FRAMECAST_CONFIG', `${path}: ${issueLocation(path_, doc)}${issue.message}`);
   }
-  const fileDefaults = { ...defaults, ...stripUndefined(result.data.defaults ?? {}) };
-  const cameras = result.data.cameras.map((c) => resolveCamera({ ...c, ...fileDefaults, ...stripUndefined(c) } as CameraInput));
+  const fileDefaults = { ...defaults, ...stripUndefined(result.output.defaults ?? {}) };
+  const cameras = result.output.cameras.map((c) => resolveCamera({ ...c, ...fileDefaults, ...stripUndefined(c) } as CameraInput));
   const seen = new Map<string, number>();
   cameras.forEach((c, i) => {
     for (const [what, key] of [

@@ -1,4 +1,4 @@
-import { ConfigError, envField, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, z, type Env, type LoadedConfig } from '@framecast/config';
+import { ConfigError, envField, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, v, type Env, type LoadedConfig } from '@framecast/config';
 import { isValidRoomName, ROOM_NAME_RULE } from '@framecast/protocol';
 import { checkHeartbeatConfig, heartbeatEnvFields } from './heartbeat-config.ts';
 import { camerasFromFile, LIMITS, resolveCamera, sizeText, sourceText, type CameraConfig, type CameraDefaults } from './camera-config.ts';
@@ -14,19 +14,23 @@ export const AGENT_SOURCES = ['testsrc', 'ffmpeg:testsrc', 'v4l2:/dev/videoN', '
  * start-up. Without FRAMECAST_CONFIG the room/source/size/fps/quality variables describe the one
  * camera; with it they are the defaults of the cameras the file lists.
  */
-export const agentEnvSchema = z.object({
+export const agentEnvSchema = v.object({
   /** A YAML file listing the cameras (see camera-config.ts); replaces FRAMECAST_ROOM/SOURCE. */
-  FRAMECAST_CONFIG: z.string().optional(),
-  FRAMECAST_ROOM: z.string().default('lobby').refine(isValidRoomName, `must be a valid room name: ${ROOM_NAME_RULE}`),
-  FRAMECAST_SOURCE: z
-    .string()
-    .default('testsrc')
-    .superRefine((s, ctx) => {
-      const parsed = sourceText.safeParse(s);
-      if (!parsed.success) ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]!.message });
-    }),
+  FRAMECAST_CONFIG: v.optional(v.string()),
+  FRAMECAST_ROOM: v.optional(v.pipe(v.string(), v.check((room: string) => isValidRoomName(room), `must be a valid room name: ${ROOM_NAME_RULE}`)), 'lobby'),
+  // Checked here but kept as text: parsed below, only when no FRAMECAST_CONFIG file replaces it.
+  FRAMECAST_SOURCE: v.optional(
+    v.pipe(
+      v.string(),
+      v.rawCheck(({ dataset, addIssue }) => {
+        const parsed = dataset.typed ? v.safeParse(sourceText, dataset.value) : null;
+        if (parsed && !parsed.success) addIssue({ message: parsed.issues[0].message });
+      }),
+    ),
+    'testsrc',
+  ),
   FRAMECAST_FPS: envField.int(...LIMITS.fps, 15),
-  FRAMECAST_SIZE: z.string().default('640x360').pipe(sizeText),
+  FRAMECAST_SIZE: v.optional(sizeText, '640x360'),
   /** JPEG quality 1–100 (mapped onto ffmpeg's -q:v 31–2 for ffmpeg sources). */
   FRAMECAST_QUALITY: envField.int(...LIMITS.quality, 80),
   /** A camera that delivers no frame for this long is treated as failed and restarted. */
@@ -66,7 +70,7 @@ export const agentEnvSchema = z.object({
   ...heartbeatEnvFields,
 });
 
-type EnvConfig = z.infer<typeof agentEnvSchema>;
+type EnvConfig = v.InferOutput<typeof agentEnvSchema>;
 
 /**
  * REDIS_URL is optional only for the embedded runner and probe mode, which publish nowhere or on
@@ -102,7 +106,7 @@ export function loadAgentConfig(env: Env = process.env, opts: LoadAgentConfigOpt
     }
     cameras = camerasFromFile(config.FRAMECAST_CONFIG, defaults);
   } else {
-    cameras = [resolveCamera({ ...defaults, room: config.FRAMECAST_ROOM, source: sourceText.parse(config.FRAMECAST_SOURCE) })];
+    cameras = [resolveCamera({ ...defaults, room: config.FRAMECAST_ROOM, source: v.parse(sourceText, config.FRAMECAST_SOURCE) })];
   }
   return { config: Object.freeze({ ...config, cameras: Object.freeze(cameras.map((c) => Object.freeze(c))) }), unknown };
 }

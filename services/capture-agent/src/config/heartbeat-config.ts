@@ -1,4 +1,4 @@
-import { authEnvFields, ConfigError, envField, requireWhenAuthOn, z } from '@framecast/config';
+import { authEnvFields, ConfigError, envField, requireWhenAuthOn, v } from '@framecast/config';
 
 /**
  * The agent's registry settings, spread into its config schema. All optional: without
@@ -6,13 +6,15 @@ import { authEnvFields, ConfigError, envField, requireWhenAuthOn, z } from '@fra
  */
 export const heartbeatEnvFields = {
   /** Base URL of the registry (e.g. http://registry:8081); heartbeats go to <url>/api/agents/<id>/heartbeat. */
-  FRAMECAST_REGISTRY_URL: z
-    .string()
-    .refine((v) => /^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'must be an http:// or https:// URL')
-    .transform((v) => v.replace(/\/+$/, ''))
-    .optional(),
+  FRAMECAST_REGISTRY_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.check((url) => /^https?:\/\/[^\s]+$/.test(url) && URL.canParse(url), 'must be an http:// or https:// URL'),
+      v.transform((url) => url.replace(/\/+$/, '')),
+    ),
+  ),
   /** The agent key from POST /api/agent-keys: it says which rooms this agent may heartbeat for. */
-  FRAMECAST_AGENT_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  FRAMECAST_AGENT_KEY: v.optional(v.pipe(v.string(), v.minLength(16, 'must be at least 16 characters'))),
   /** This agent's id in the registry; cameras are `<room>/<agent id>`. */
   FRAMECAST_AGENT_ID: envField.nodeId(),
   FRAMECAST_HEARTBEAT_INTERVAL_MS: envField.ms(500, 60_000, 5_000),

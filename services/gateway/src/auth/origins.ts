@@ -1,14 +1,13 @@
 import type { IncomingMessage } from 'node:http';
-import { z } from '@framecast/config';
+import { FieldProblem, parsedText, v } from '@framecast/config';
 
 /**
  * `FRAMECAST_ALLOWED_ORIGINS`: a comma-separated list of page origins (`https://cams.example.com`)
  * whose scripts may open viewer websockets. Unset: any origin. Each entry must be a bare origin
  * (scheme, host, optional port; no path), compared exactly as browsers send the `Origin` header.
  */
-export const allowedOriginsField = z
-  .string()
-  .transform((text, ctx) => {
+export const allowedOriginsField = v.optional(
+  parsedText((text): string[] => {
     const origins: string[] = [];
     for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
       let url: URL | null = null;
@@ -18,14 +17,13 @@ export const allowedOriginsField = z
         // reported below
       }
       if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin === 'null' || raw.replace(/\/$/, '') !== url.origin) {
-        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(raw)} is not an origin like https://cams.example.com (scheme and host, no path)` });
-        return z.NEVER;
+        throw new FieldProblem(`${JSON.stringify(raw)} is not an origin like https://cams.example.com (scheme and host, no path)`);
       }
       origins.push(url.origin);
     }
     return origins;
-  })
-  .optional();
+  }),
+);
 
 /**
  * Whether a websocket upgrade may proceed. The Origin policy is for browsers, the clients that a

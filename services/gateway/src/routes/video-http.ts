@@ -46,7 +46,7 @@ export function registerVideoRoutes(app: FastifyInstance, ctx: GatewayContext): 
       return refuse(400, 'bad_request', (err as Error).message);
     }
 
-    const admission = await ctx.control.auth.admit(target.room, tokenOf(req.raw));
+    const admission = ctx.control.auth.admit(target.room, tokenOf(req.raw));
     if (!admission.ok) {
       const [status, text] = httpRefusal(admission);
       if (status === 401) reply.header('www-authenticate', 'Bearer');

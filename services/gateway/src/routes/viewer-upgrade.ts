@@ -122,11 +122,8 @@ function onViewerSocket(ctx: GatewayContext, ws: WebSocket, room: string, req: I
   if (hub.draining) return refuse('shutting_down');
   if (hub.viewerCount >= config.FRAMECAST_MAX_VIEWERS) return refuse('overloaded');
   // Private rooms: refused with 4401 (no, expired or bad token) or 4403 (a token for another room).
-  const admitted = (a: Admission) => (a.ok ? attachViewer(ctx, ws, room, req, a, options) : refuse(a.error, a.message));
   const admission = control.auth.admit(room, tokenOf(req));
-  if (!(admission instanceof Promise)) return admitted(admission);
-  // The socket may close while the token is checked; a closed one must not become a viewer.
-  void admission.then((a) => ws.readyState === ws.OPEN && admitted(a));
+  return admission.ok ? attachViewer(ctx, ws, room, req, admission, options) : refuse(admission.error, admission.message);
 }
 
 function attachViewer(ctx: GatewayContext, ws: WebSocket, room: string, req: IncomingMessage, admission: Admission & { ok: true }, options: ViewerOptions): void {
