@@ -61,9 +61,10 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The V8 heap flags of the gateway's `start` script (services/gateway/package.json): a 1 MB young
-# generation frees each frame's buffers in cheap scavenges, and an old generation that may grow to
-# 128 MB before its first mark-compact stops external (Buffer) memory from forcing a full GC every
-# few hundred ms. docs/PERFORMANCE.md, "GC flags": CPU per frame on the camera shape 1.8× → 0.7× the floor's.
+# generation frees each frame's buffers in cheap scavenges, and external (Buffer) memory counted in
+# the heap's global limit, with an old generation starting at 32 MB, stops it from forcing a full
+# GC every few hundred ms. docs/PERFORMANCE.md, "GC flags": CPU per frame on the camera shape 1.8× →
+# 0.7× the floor's.
 RUN ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit", "--initial-old-space-size=32", "services/gateway/bin/framecast-gateway.js", "--version"]
 CMD ["node", "--max-semi-space-size=1", "--external-memory-accounted-in-global-limit", "--initial-old-space-size=32", "services/gateway/bin/framecast-gateway.js"]
 

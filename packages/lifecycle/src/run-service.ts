@@ -59,7 +59,7 @@ export async function runService<C extends ServiceBaseConfig>(def: ServiceDefini
   if (unknown.length > 0) logger.warn({ variables: unknown }, 'unknown FRAMECAST_* environment variables ignored');
   let service: StartedService | undefined;
   let listening: ListeningInfo;
-  let compactMs = 0;
+  let compactMs: number | null = null;
   try {
     service = await def.start({ config, logger });
     const started = service;
@@ -76,7 +76,7 @@ export async function runService<C extends ServiceBaseConfig>(def: ServiceDefini
     await service?.stop().catch(() => {});
     process.exit(2);
   }
-  logger.info({ ...listening.fields, heapCompactMs: Math.round(compactMs) }, listening.message ?? `${title} listening`);
+  logger.info({ ...listening.fields, heapCompactMs: compactMs === null ? null : Math.round(compactMs) }, listening.message ?? `${title} listening`);
   return { config, logger, service };
 }
 

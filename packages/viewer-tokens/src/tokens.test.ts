@@ -53,8 +53,10 @@ describe('viewer tokens', () => {
     for (const token of bad) expect(verifier.verifyNow(token), token).toMatchObject({ ok: false, reason: 'invalid', message: 'viewer token is not valid' });
   });
 
-  it('refuses a wrong issuer, a missing exp or rooms claim, and bad room names', () => {
+  it('refuses a wrong or missing issuer, a missing exp or rooms claim, a non-numeric iat, and bad room names', () => {
     expect(verifier.verifyNow(handMade(viewerClaims({ iss: 'someone-else' })))).toMatchObject({ reason: 'invalid' });
+    expect(verifier.verifyNow(handMade(viewerClaims({ iss: undefined })))).toMatchObject({ reason: 'invalid' });
+    expect(verifier.verifyNow(handMade(viewerClaims({ iat: 'yesterday' })))).toMatchObject({ reason: 'invalid' });
     expect(verifier.verifyNow(handMade({ rooms: ['lobby'], iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE }))).toMatchObject({ reason: 'invalid' });
     expect(verifier.verifyNow(handMade({ iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, exp: nowS() + 60 }))).toMatchObject({ reason: 'invalid' });
     expect(verifier.verifyNow(handMade(viewerClaims({ rooms: ['../etc'] })))).toMatchObject({ reason: 'invalid', message: 'token has no valid rooms claim' });

@@ -97,7 +97,8 @@ export class ViewerTokenVerifier {
       // The audience is checked below, after the signature: a genuine token for the other purpose
       // gets its own answer.
       clockTolerance: CLOCK_TOLERANCE_S * 1000,
-      requiredClaims: ['exp', 'rooms'],
+      // fast-jwt checks a claim's value only when the claim is there: the issuer must be.
+      requiredClaims: ['exp', 'rooms', 'iss'],
     });
   }
 
@@ -123,6 +124,8 @@ export class ViewerTokenVerifier {
       // here; the client learns only that the token is not acceptable.
       return { ok: false, reason: 'invalid', message: `${name} is not valid` };
     }
+    // RFC 7519 §4.1.6; fast-jwt checks exp and nbf but lets any iat through.
+    if (payload.iat !== undefined && typeof payload.iat !== 'number') return { ok: false, reason: 'invalid', message: `${name} is not valid` };
     const aud = payload.aud;
     const wanted = AUDIENCES[scope];
     // Past the signature and issuer checks, a token for another audience is ours, minted for the

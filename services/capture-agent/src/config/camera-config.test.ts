@@ -79,6 +79,7 @@ cameras:
     ['defaults:\n  quality: 0\ncameras:\n  - room: a\n    source: testsrc\n', /defaults\.quality: must be >= 1|defaults: quality/],
     ['cameras:\n  - room: a\n   source: x\n', /not valid YAML/],
     ['camera:\n  - room: a\n', /Unrecognized key: "camera"|cameras: must be a list|cameras: is required/],
+    ['- room: a\n  source: testsrc\n', /must be a mapping with a cameras: list, not a list/],
   ])('names the camera and field: %j', (text, message) => {
     const err = errorOf({ FRAMECAST_CONFIG: yamlFile(text) });
     expect(err.variable).toBe('FRAMECAST_CONFIG');

@@ -117,6 +117,8 @@ export function camerasFromFile(path: string, defaults: CameraDefaults): CameraC
 
 /** Validates an already parsed config document (exported for tests). */
 export function camerasFromDocument(doc: unknown, defaults: CameraDefaults, path = 'config'): CameraConfig[] {
+  // A list at the top (the cameras without their `cameras:` key) would pass an object check.
+  if (Array.isArray(doc)) throw new ConfigError('FRAMECAST_CONFIG', `${path}: must be a mapping with a cameras: list, not a list`);
   const result = v.safeParse(configFileSchema, doc ?? {}, { abortEarly: true });
   if (!result.success) {
     const issue = result.issues[0];
