@@ -85,3 +85,16 @@ describe('the FRAMECAST_AUTH switch', () => {
     expect(() => requireWhenAuthOn({ FRAMECAST_AUTH: 'off' }, 'FRAMECAST_SOME_KEY', undefined)).not.toThrow();
   });
 });
+
+describe('bad values in error lines', () => {
+  const secrets = v.object({ FRAMECAST_TOKEN_SECRET: v.pipe(v.string(), v.minLength(32, 'must be at least 32 bytes')), FRAMECAST_ADMIN_KEY: v.pipe(v.string(), v.minLength(16, 'too short')) });
+  it('never shows a credential: its length instead', () => {
+    expect(() => loadConfig(secrets, { FRAMECAST_TOKEN_SECRET: 'hunter2', FRAMECAST_ADMIN_KEY: 'x'.repeat(20) })).toThrow('FRAMECAST_TOKEN_SECRET: must be at least 32 bytes (got 7 characters, not shown)');
+    expect(() => loadConfig(secrets, { FRAMECAST_TOKEN_SECRET: 'y'.repeat(40), FRAMECAST_ADMIN_KEY: 'hunter2' })).toThrow('FRAMECAST_ADMIN_KEY: too short (got 7 characters, not shown)');
+  });
+  it("masks a URL's password and keeps the rest, so the mistake stays visible", () => {
+    const urls = v.object({ REDIS_URL: envField.redisUrl() });
+    expect(() => loadConfig(urls, { REDIS_URL: 'http://framecast:hunter2@redis:6379' })).toThrow('REDIS_URL: must be a redis:// or rediss:// URL (got "http://framecast:***@redis:6379")');
+    expect(() => loadConfig(urls, { REDIS_URL: 'http://redis:6379' })).toThrow('(got "http://redis:6379")');
+  });
+});

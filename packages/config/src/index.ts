@@ -64,11 +64,24 @@ export function loadConfig<S extends EnvSchema>(schema: S, env: Env = process.en
     const variable = String(issue.path?.[0]?.key ?? '(config)');
     const got = input[variable];
     const problem = issue.kind === 'schema' && got === undefined ? 'is required but not set' : issue.message;
-    throw new ConfigError(variable, got === undefined ? problem : `${problem} (got ${JSON.stringify(got)})`);
+    throw new ConfigError(variable, got === undefined ? problem : `${problem} (got ${shownValue(variable, got)})`);
   }
   const known = new Set(Object.keys(schema.entries));
   const unknown = Object.keys(env).filter((k) => k.startsWith('FRAMECAST_') && !known.has(k));
   return { config: Object.freeze(result.output) as Readonly<v.InferOutput<S>>, unknown };
+}
+
+/** Variables whose value is a credential: an error names their length, never the value. */
+const SECRET_NAME = /SECRET|PASSWORD|(^|_)(KEY|TOKEN)$/;
+
+/**
+ * A bad value as an error line may show it: start-up errors go to logs and terminals, so a
+ * credential is told by its length and a URL's password is masked.
+ */
+function shownValue(variable: string, value: string): string {
+  if (SECRET_NAME.test(variable)) return `${value.length} characters, not shown`;
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(value)) return JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@:\s]*)(:[^/@\s]*)?@/i, (_m, scheme: string, user: string, pass?: string) => `${scheme}${user}${pass ? ':***' : ''}@`));
+  return JSON.stringify(value);
 }
 
 const intText = (min: number, max: number) =>
