@@ -3,6 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { serviceEntry, serviceNodeFlags } from '@framecast/testing';
 import { cpuMicros } from './proc-stats.ts';
+import { encodeOutput, testsrcInput } from '../../services/capture-agent/src/sources/ffmpeg/ffmpeg-args.ts';
+
+/** The agent's ffmpeg command for FRAMECAST_SOURCE=ffmpeg:testsrc at its default quality (80). */
+function floorFfmpegArgs(width: number, height: number, fps: number): string[] {
+  const output = { width, height, fps, quality: 80 };
+  return ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning', ...testsrcInput(output), ...encodeOutput(output)];
+}
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -35,14 +42,20 @@ async function childPids(pid: number): Promise<number[]> {
  * bench's Redis, measured from /proc over a window. ffmpeg's CPU (the encoder) is reported
  * apart: the agent's share is split → envelope → PUBLISH.
  */
-export async function runAgentCost(redisUrl: string, source: string, size: string, fps: number, measureMs: number, nodeArgs: string[] = []): Promise<AgentCostResult> {
+export async function runAgentCost(redisUrl: string, source: string, size: string, fps: number, measureMs: number, nodeArgs: string[] = [], kind: 'agent' | 'floor' = 'agent'): Promise<AgentCostResult> {
   const room = 'agentcost';
-  // As shipped (the flags of its start script), plus what this run adds.
-  const proc = spawn(process.execPath, [...serviceNodeFlags('capture-agent'), ...nodeArgs, serviceEntry('capture-agent')], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, REDIS_URL: redisUrl, FRAMECAST_ROOM: room, FRAMECAST_SOURCE: source, FRAMECAST_SIZE: size, FRAMECAST_FPS: String(fps), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const [width, height] = size.split('x').map(Number) as [number, number];
+  // The agent as shipped (the flags of its start script) plus what this run adds; or the bare
+  // floor (bench/src/agent-floor.ts) running the very ffmpeg command the agent runs for
+  // ffmpeg:testsrc, with Node's defaults.
+  const proc =
+    kind === 'agent'
+      ? spawn(process.execPath, [...serviceNodeFlags('capture-agent'), ...nodeArgs, serviceEntry('capture-agent')], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, REDIS_URL: redisUrl, FRAMECAST_ROOM: room, FRAMECAST_SOURCE: source, FRAMECAST_SIZE: size, FRAMECAST_FPS: String(fps), LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        })
+      : spawn(process.execPath, ['bench/src/agent-floor.ts', redisUrl, room, ...floorFfmpegArgs(width, height, fps)], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const sub = new Redis(redisUrl);
   let published = 0;
   let bytes = 0;

@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { serviceNodeFlags, startTestRedis } from '@framecast/testing';
-import { runAgentCost } from './agent-cost.ts';
+import { runAgentCost, type AgentCostResult } from './agent-cost.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import { IpcChild, type ServerKind } from './processes.ts';
 import { churnTable, idleTable, joinTable, mean, ratio, streamTable } from './report.ts';
@@ -284,16 +284,28 @@ async function main(): Promise<void> {
     if (selected.includes('agent')) {
       say('## agent: capture agent CPU per published frame, 30 fps 720p (ffmpeg MJPEG passed through, not re-encoded by the agent)');
       const rows = [];
-      for (const source of ['ffmpeg:testsrc', 'testsrc']) {
-        const r = await runAgentCost(rig.redisUrl, source, '1280x720', 30, Math.max(measureMs, 5000), values['agent-node-args'].split(' ').filter(Boolean));
-        rows.push(r);
-        say(
-          `${source.padEnd(15)} ${r.publishedPerSec.toFixed(1)} frames/s, ${(r.meanFrameBytes / 1024).toFixed(1)} KB/frame, agent ${r.agentCpuUsPerFrame.toFixed(0)} µs/frame (${Math.round(r.agentCore * 100)}% core)` +
-            (Number.isFinite(r.ffmpegCpuUsPerFrame) ? `, ffmpeg ${r.ffmpegCpuUsPerFrame.toFixed(0)} µs/frame` : ', encoded in-process by sharp'),
-        );
+      const agentArgs = values['agent-node-args'].split(' ').filter(Boolean);
+      const window = Math.max(measureMs, 5000);
+      // The agent against its floor (bench/src/agent-floor.ts: the same ffmpeg command, a bare
+      // split and PUBLISH + SET), A B A B like the gateway's workloads; then the in-process encoder.
+      const agent: AgentCostResult[] = [];
+      const floor: AgentCostResult[] = [];
+      for (let rep = 0; rep < reps; rep++) {
+        agent.push(await runAgentCost(rig.redisUrl, 'ffmpeg:testsrc', '1280x720', 30, window, agentArgs));
+        floor.push(await runAgentCost(rig.redisUrl, 'ffmpeg:testsrc', '1280x720', 30, window, [], 'floor'));
       }
+      const line = (label: string, r: AgentCostResult) =>
+        `${label.padEnd(15)} ${r.publishedPerSec.toFixed(1)} frames/s, ${(r.meanFrameBytes / 1024).toFixed(1)} KB/frame, ${r.agentCpuUsPerFrame.toFixed(0)} µs/frame (${Math.round(r.agentCore * 100)}% core)` +
+        (Number.isFinite(r.ffmpegCpuUsPerFrame) ? `, ffmpeg ${r.ffmpegCpuUsPerFrame.toFixed(0)} µs/frame` : ', encoded in-process by sharp');
+      agent.forEach((r, i) => say(line(`agent #${i + 1}`, r)));
+      floor.forEach((r, i) => say(line(`floor #${i + 1}`, r)));
+      const agentUs = mean(agent.map((r) => r.agentCpuUsPerFrame));
+      const floorUs = mean(floor.map((r) => r.agentCpuUsPerFrame));
+      say(`agent/floor cpu per published frame (ffmpeg:testsrc, 720p): ${ratio(agentUs, floorUs)} (${agentUs.toFixed(0)} vs ${floorUs.toFixed(0)} µs)`);
+      const sharp = await runAgentCost(rig.redisUrl, 'testsrc', '1280x720', 30, window, agentArgs);
+      say(line('agent testsrc', sharp));
       say('');
-      results.agent = rows;
+      results.agent = { agent, floor, agentUsPerFrame: agentUs, floorUsPerFrame: floorUs, ratio: ratio(agentUs, floorUs), sharp };
     }
   } finally {
     rig.publisher.kill();
