@@ -283,7 +283,6 @@ async function main(): Promise<void> {
     }
     if (selected.includes('agent')) {
       say('## agent: capture agent CPU per published frame, 30 fps 720p (ffmpeg MJPEG passed through, not re-encoded by the agent)');
-      const rows = [];
       const agentArgs = values['agent-node-args'].split(' ').filter(Boolean);
       const window = Math.max(measureMs, 5000);
       // The agent against its floor (bench/src/agent-floor.ts: the same ffmpeg command, a bare

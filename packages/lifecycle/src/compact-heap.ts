@@ -16,17 +16,17 @@ export function compactHeap(): number | null {
   // With frozen flags, setFlagsFromString aborts the process instead of throwing.
   if (process.execArgv.some((arg) => /^--freeze[-_]flags[-_]after[-_]init/.test(arg))) return null;
   const started = performance.now();
-  let gc = globalThis.gc;
+  let gc: NonNullable<typeof globalThis.gc> | undefined = globalThis.gc;
   if (!gc) {
     try {
       setFlagsFromString('--expose-gc');
-      gc = runInNewContext('gc') as typeof globalThis.gc;
+      gc = runInNewContext('gc') as NonNullable<typeof globalThis.gc>;
     } catch {
       return null;
     } finally {
       setFlagsFromString('--no-expose-gc');
     }
   }
-  gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  return gc ? performance.now() - started : null;
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  return performance.now() - started;
 }

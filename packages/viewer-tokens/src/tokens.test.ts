@@ -20,7 +20,7 @@ describe('viewer tokens', () => {
   const verifier = new ViewerTokenVerifier(SECRET);
 
   it('accepts a standard HS256 token (as issued before the signer changed), with its claims', () => {
-    const check = verifier.verifyNow(handMade(viewerClaims({ sub: 'ada' })));
+    const check = verifier.verify(handMade(viewerClaims({ sub: 'ada' })));
     expect(check).toMatchObject({ ok: true, claims: { user: 'ada', rooms: ['lobby'], scope: 'view' } });
   });
 
@@ -50,36 +50,36 @@ describe('viewer tokens', () => {
       'not.a.token',
       'garbage',
     ];
-    for (const token of bad) expect(verifier.verifyNow(token), token).toMatchObject({ ok: false, reason: 'invalid', message: 'viewer token is not valid' });
+    for (const token of bad) expect(verifier.verify(token), token).toMatchObject({ ok: false, reason: 'invalid', message: 'viewer token is not valid' });
   });
 
   it('refuses a wrong or missing issuer, a missing exp or rooms claim, a non-numeric iat, and bad room names', () => {
-    expect(verifier.verifyNow(handMade(viewerClaims({ iss: 'someone-else' })))).toMatchObject({ reason: 'invalid' });
-    expect(verifier.verifyNow(handMade(viewerClaims({ iss: undefined })))).toMatchObject({ reason: 'invalid' });
-    expect(verifier.verifyNow(handMade(viewerClaims({ iat: 'yesterday' })))).toMatchObject({ reason: 'invalid' });
-    expect(verifier.verifyNow(handMade({ rooms: ['lobby'], iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE }))).toMatchObject({ reason: 'invalid' });
-    expect(verifier.verifyNow(handMade({ iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, exp: nowS() + 60 }))).toMatchObject({ reason: 'invalid' });
-    expect(verifier.verifyNow(handMade(viewerClaims({ rooms: ['../etc'] })))).toMatchObject({ reason: 'invalid', message: 'token has no valid rooms claim' });
-    expect(verifier.verifyNow(handMade(viewerClaims({ rooms: 'lobby' })))).toMatchObject({ reason: 'invalid' });
+    expect(verifier.verify(handMade(viewerClaims({ iss: 'someone-else' })))).toMatchObject({ reason: 'invalid' });
+    expect(verifier.verify(handMade(viewerClaims({ iss: undefined })))).toMatchObject({ reason: 'invalid' });
+    expect(verifier.verify(handMade(viewerClaims({ iat: 'yesterday' })))).toMatchObject({ reason: 'invalid' });
+    expect(verifier.verify(handMade({ rooms: ['lobby'], iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE }))).toMatchObject({ reason: 'invalid' });
+    expect(verifier.verify(handMade({ iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, exp: nowS() + 60 }))).toMatchObject({ reason: 'invalid' });
+    expect(verifier.verify(handMade(viewerClaims({ rooms: ['../etc'] })))).toMatchObject({ reason: 'invalid', message: 'token has no valid rooms claim' });
+    expect(verifier.verify(handMade(viewerClaims({ rooms: 'lobby' })))).toMatchObject({ reason: 'invalid' });
   });
 
   it('a genuine token for another audience or scope is wrong_scope; an audience list naming ours passes', () => {
-    expect(verifier.verifyNow(handMade(viewerClaims({ aud: PUBLISH_TOKEN_AUDIENCE })))).toMatchObject({ reason: 'wrong_scope' });
-    expect(verifier.verifyNow(handMade(viewerClaims({ aud: undefined })))).toMatchObject({ reason: 'wrong_scope' });
-    expect(verifier.verifyNow(handMade(viewerClaims({ scope: 'publish' })))).toMatchObject({ reason: 'wrong_scope' });
-    expect(verifier.verifyNow(handMade(viewerClaims({ aud: ['other', TOKEN_AUDIENCE] })))).toMatchObject({ ok: true });
+    expect(verifier.verify(handMade(viewerClaims({ aud: PUBLISH_TOKEN_AUDIENCE })))).toMatchObject({ reason: 'wrong_scope' });
+    expect(verifier.verify(handMade(viewerClaims({ aud: undefined })))).toMatchObject({ reason: 'wrong_scope' });
+    expect(verifier.verify(handMade(viewerClaims({ scope: 'publish' })))).toMatchObject({ reason: 'wrong_scope' });
+    expect(verifier.verify(handMade(viewerClaims({ aud: ['other', TOKEN_AUDIENCE] })))).toMatchObject({ ok: true });
   });
 
   it('tolerates 5 s of clock difference on exp and nbf, and no more', () => {
-    expect(verifier.verifyNow(handMade(viewerClaims({ exp: nowS() - 2 })))).toMatchObject({ ok: true });
-    expect(verifier.verifyNow(handMade(viewerClaims({ exp: nowS() - 10 })))).toMatchObject({ ok: false, reason: 'expired', message: 'viewer token expired' });
-    expect(verifier.verifyNow(handMade(viewerClaims({ nbf: nowS() + 2 })))).toMatchObject({ ok: true });
-    expect(verifier.verifyNow(handMade(viewerClaims({ nbf: nowS() + 60 })))).toMatchObject({ ok: false, reason: 'invalid' });
+    expect(verifier.verify(handMade(viewerClaims({ exp: nowS() - 2 })))).toMatchObject({ ok: true });
+    expect(verifier.verify(handMade(viewerClaims({ exp: nowS() - 10 })))).toMatchObject({ ok: false, reason: 'expired', message: 'viewer token expired' });
+    expect(verifier.verify(handMade(viewerClaims({ nbf: nowS() + 2 })))).toMatchObject({ ok: true });
+    expect(verifier.verify(handMade(viewerClaims({ nbf: nowS() + 60 })))).toMatchObject({ ok: false, reason: 'invalid' });
   });
 
   it('says what is missing without a token, and refuses a secret shorter than 32 bytes', () => {
-    expect(verifier.verifyNow(undefined)).toMatchObject({ ok: false, reason: 'missing', message: 'this room is private: a viewer token is required' });
-    expect(verifier.verifyNow('', 'publish')).toMatchObject({ ok: false, reason: 'missing', message: 'a publish token is required' });
+    expect(verifier.verify(undefined)).toMatchObject({ ok: false, reason: 'missing', message: 'this room is private: a viewer token is required' });
+    expect(verifier.verify('', 'publish')).toMatchObject({ ok: false, reason: 'missing', message: 'a publish token is required' });
     expect(() => new ViewerTokenVerifier('short')).toThrow(/at least 32 bytes/);
     expect(() => new ViewerTokenSigner('short')).toThrow(/at least 32 bytes/);
   });

@@ -85,7 +85,7 @@ export class ViewerTokenVerifier {
   /**
    * fast-jwt checks synchronously with node:crypto. jose (used before) can only check through
    * WebCrypto, a promise and a job on libuv's thread pool per token: measured ~7 KB more memory kept
-   * per connected viewer (20.0 → 13.0 KB in `pnpm bench --workload idle`), and every viewer's
+   * per connected viewer (20.0 → 14.0 KB in `pnpm bench --workload idle`), and every viewer's
    * connect pays it (docs/PERFORMANCE.md).
    */
   private readonly check: (token: string) => Record<string, unknown>;
@@ -105,14 +105,9 @@ export class ViewerTokenVerifier {
   /**
    * Checks a token for one purpose (`view` unless said): a viewer token never passes as a publish
    * token, nor a publish token as a viewer token. Both the audience and the `scope` claim must
-   * match; a token without a scope claim is a viewer token.
+   * match; a token without a scope claim is a viewer token. Synchronous: the check needs no I/O.
    */
-  async verify(token: string | null | undefined, scope: TokenScope = 'view'): Promise<TokenCheck> {
-    return this.verifyNow(token, scope);
-  }
-
-  /** verify(), answered at once: the check needs no I/O. */
-  verifyNow(token: string | null | undefined, scope: TokenScope = 'view'): TokenCheck {
+  verify(token: string | null | undefined, scope: TokenScope = 'view'): TokenCheck {
     const name = TOKEN_NAMES[scope];
     if (!token) return { ok: false, reason: 'missing', message: scope === 'view' ? 'this room is private: a viewer token is required' : 'a publish token is required' };
     let payload: Record<string, unknown>;

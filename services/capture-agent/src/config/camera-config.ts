@@ -124,8 +124,8 @@ export function camerasFromDocument(doc: unknown, defaults: CameraDefaults, path
     const issue = result.issues[0];
     // An unknown key's path ends in the key itself, which the message names already.
     const unknownKey = issue.expected === 'never';
-    const path_ = (issue.path ?? []).filter((item) => !(unknownKey && item.origin === 'key')).map((item) => item.key as PropertyKey);
-    throw new ConfigError('FRAMECAST_CONFIG', `${path}: ${issueLocation(path_, doc)}${issue.message}`);
+    const keys = (issue.path ?? []).filter((item) => !(unknownKey && item.origin === 'key')).map((item) => item.key as PropertyKey);
+    throw new ConfigError('FRAMECAST_CONFIG', `${path}: ${issueLocation(keys, doc)}${issue.message}`);
   }
   const fileDefaults = { ...defaults, ...stripUndefined(result.output.defaults ?? {}) };
   const cameras = result.output.cameras.map((c) => resolveCamera({ ...c, ...fileDefaults, ...stripUndefined(c) } as CameraInput));

@@ -73,7 +73,7 @@ export class ViewerAuth {
   }
 
   private checkToken(verifier: ViewerTokenVerifier, room: string, token: string | null, isPublic: boolean): Admission {
-    const check = verifier.verifyNow(token);
+    const check = verifier.verify(token);
     if (check.ok && grantsRoom(check.claims, room)) {
       const identity = identityOf(check);
       return isPublic ? { ok: true, identity } : { ok: true, identity, leaseUntil: check.claims.expiresAt };

@@ -84,7 +84,7 @@ export async function registerPublishRoute(app: FastifyInstance, ctx: GatewayCon
       attachValidation: true,
       preHandler: async (req) => {
         if (!req.ws) return; // plain HTTP: the handler answers 426
-        admissions.set(req, await admit(req));
+        admissions.set(req, admit(req));
       },
       handler: async (_req, reply) =>
         reply.code(426).header('upgrade', 'websocket').send({ error: 'upgrade_required', message: 'this is a websocket endpoint for publishers: connect with ws:// or wss:// and a publish token' }),
@@ -131,7 +131,7 @@ export async function registerPublishRoute(app: FastifyInstance, ctx: GatewayCon
   });
 
   /** Admission, in the order the viewer path checks: room, origin, draining, then the token. */
-  async function admit(req: FastifyRequest): Promise<PublishAdmission> {
+  function admit(req: FastifyRequest): PublishAdmission {
     if (req.validationError) return { ok: false, error: 'invalid_room', message: `invalid room name: ${ROOM_NAME_RULE}` };
     const { room } = req.params as { room: string };
     if (!originAllowed(req.raw, config.FRAMECAST_ALLOWED_ORIGINS)) return { ok: false, error: 'origin_forbidden', message: CLOSES.origin_forbidden.reason };
