@@ -21,7 +21,12 @@ beforeAll(async () => {
   expect((await reg.api('POST', '/rooms', { name: room, visibility: 'public' })).status).toBe(201);
   gw = await startGateway(redis.url);
   agentPort = await freePort();
-  agent = await startAgent(redis.url, room, 'testsrc', { FRAMECAST_METRICS_PORT: String(agentPort), FRAMECAST_METRICS_HOST: '127.0.0.1' });
+  // ffmpeg:testsrc, not the in-process test pattern: the pattern stamps a frame's capture time
+  // before its JPEG is encoded on the thread pool, so a frame still being encoded at SIGCONT counts
+  // as "captured before" though the publisher never held it (a CI run saw 3 such frames: the one
+  // in flight, the one kept, and one from the encoder). A frame from ffmpeg's pipe is stamped when
+  // it reaches the agent, so "captured before SIGCONT" means exactly "held by the agent".
+  agent = await startAgent(redis.url, room, 'ffmpeg:testsrc', { FRAMECAST_METRICS_PORT: String(agentPort), FRAMECAST_METRICS_HOST: '127.0.0.1' });
 });
 afterAll(async () => {
   await redis?.resume().catch(() => {});
