@@ -37,12 +37,33 @@ async function childPids(pid: number): Promise<number[]> {
   }
 }
 
+export interface AgentCostSpec {
+  redisUrl: string;
+  /** FRAMECAST_SOURCE for the agent (the floor always runs the ffmpeg:testsrc command). */
+  source: string;
+  /** WxH */
+  size: string;
+  fps: number;
+  /**
+   * Publishing this long before the window opens. A process's first ~10 s cost ~40 % more per
+   * frame than its steady state (first touches of heap pages, each a page fault, and JIT
+   * compilation: the floor measured 1.2 ms/frame from 3 s, 0.65–0.9 ms from 20 s), and a camera
+   * box runs for days: the steady state is the figure that matters.
+   */
+  warmupMs: number;
+  measureMs: number;
+  /** Extra node flags for the agent (not the floor). */
+  nodeArgs?: string[];
+  kind?: 'agent' | 'floor';
+}
+
 /**
  * The capture agent's own cost per published frame: the CLI as shipped, publishing to the
  * bench's Redis, measured from /proc over a window. ffmpeg's CPU (the encoder) is reported
  * apart: the agent's share is split → envelope → PUBLISH.
  */
-export async function runAgentCost(redisUrl: string, source: string, size: string, fps: number, measureMs: number, nodeArgs: string[] = [], kind: 'agent' | 'floor' = 'agent'): Promise<AgentCostResult> {
+export async function runAgentCost(spec: AgentCostSpec): Promise<AgentCostResult> {
+  const { redisUrl, source, size, fps, warmupMs, measureMs, nodeArgs = [], kind = 'agent' } = spec;
   const room = 'agentcost';
   const [width, height] = size.split('x').map(Number) as [number, number];
   // The agent as shipped (the flags of its start script) plus what this run adds; or the bare
@@ -70,6 +91,7 @@ export async function runAgentCost(redisUrl: string, source: string, size: strin
       if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`agent (${source}) published nothing`);
       await sleep(100);
     }
+    await sleep(warmupMs);
     const children = await childPids(proc.pid!);
     const cpu0 = cpuMicros(proc.pid!);
     const ff0 = children.reduce((a, p) => a + cpuMicros(p), 0);

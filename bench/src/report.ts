@@ -62,8 +62,8 @@ export function churnTable(rows: Array<{ label: string; r: ChurnResult }>): stri
 
 export function idleTable(rows: IdleResult[]): string {
   return table(
-    ['server', 'viewers', 'RSS before MB', 'RSS after MB', 'bytes/viewer'],
-    rows.map((r) => [r.server, String(r.viewers), mb(r.rssBefore), mb(r.rssAfter), Math.round(r.bytesPerViewer).toString()]),
+    ['server', 'viewers', 'RSS before MB', 'RSS at 1.5 s MB', 'bytes/viewer', 'RSS settled MB', 'bytes/viewer settled'],
+    rows.map((r) => [r.server, String(r.viewers), mb(r.rssBefore), mb(r.rssAfter), Math.round(r.bytesPerViewer).toString(), mb(r.rssSettled), Math.round(r.settledBytesPerViewer).toString()]),
   );
 }
 
