@@ -48,7 +48,7 @@ describe('planCapacity', () => {
       expect(p.roomsPerGateway).toBe(1);
       // 15 frames/s × (19.1 µs per delivered frame + 264 µs per Redis message)
       expect(p.gatewayCore).toBeCloseTo((15 * (19.1 + 264)) / 1e6, 12);
-      expect(p.gatewayMemoryGB).toBeCloseTo((128.9e6 + 6697) / 1e9, 12);
+      expect(p.gatewayMemoryGB).toBeCloseTo((95.1e6 + 12985) / 1e9, 12);
       expect(p.redis.framesInPerSec).toBe(15);
       expect(p.redis.deliveriesPerSec).toBe(15);
       expect(p.redis.egressGBps).toBeCloseTo(15 * 30_000 / 1e9, 15); // 450 KB/s
@@ -58,8 +58,8 @@ describe('planCapacity', () => {
       expect(p.redis.egressCores).toBeCloseTo((15 * 6.1) / 1e6, 12);
       expect(p.redis.shards).toBe(1);
       expect(p.viewerBandwidthGBps).toBeCloseTo(15 * 30_000 / 1e9, 15);
-      expect(p.agents.agentCores).toBeCloseTo((15 * 1627) / 1e6, 12);
-      expect(p.agents.encoderCores).toBeCloseTo((15 * 8301) / 1e6, 12);
+      expect(p.agents.agentCores).toBeCloseTo((15 * 1329) / 1e6, 12);
+      expect(p.agents.encoderCores).toBeCloseTo((15 * 4835) / 1e6, 12);
       expect(p.agents.boxes).toBe(1);
       expect(p.gatewayHosts).toBe(1);
       expect(p.warnings).toEqual([]);

@@ -28,14 +28,15 @@ export const MEASURED = {
       'pnpm bench --workload cameras (64 rooms × 2 viewers × 15 fps, 2026-12-05, busy machine), docs/PERFORMANCE.md: 151 µs per delivered frame, 2 frames per message: 2 × (151 − 19.1). The ramp in bench/results/latest.json (8 rooms, quiet machine) gives 138 µs the same way, (0.149 core − 6,034 frames/s × 19.1 µs) / 240 messages/s: this is the pessimistic one',
   },
   gatewayBytesPerViewer: {
-    value: 6697,
-    unit: 'bytes of gateway RSS per connected idle viewer',
-    source: 'pnpm bench idle (2,000 viewers), bench/results/latest.json idle.bytesPerViewer.framecast (docs/PERFORMANCE.md)',
+    value: 12985,
+    unit: 'bytes of gateway RSS per connected idle viewer, 1.5 s after the connects (a reconnect storm: the connects\' garbage still held)',
+    source:
+      'pnpm bench idle (2,000 viewers), bench/results/latest.json idle.bytesPerViewer.framecast (2026-12-05, fourth session, docs/PERFORMANCE.md); settled (10 s after) 10,499: planning for the storm',
   },
   gatewayBaseRssBytes: {
-    value: 128.9e6,
+    value: 95.1e6,
     unit: 'bytes of gateway RSS with no viewer',
-    source: 'bench/src/startup-rss.ts, Node 24.22, median of 6 (docs/PERFORMANCE.md, "Start-up and idle memory", 2026-12-02)',
+    source: 'pnpm bench idle, the gateway before its viewers connect (compile cache filled, as in the images), bench/results/latest.json idle.runs rssBefore (2026-12-05, fourth session)',
   },
   redisUsPerFrameIn: {
     value: 19.4,
@@ -54,14 +55,14 @@ export const MEASURED = {
     source: 'bench/src/redis-throughput.ts --bytes default',
   },
   agentUsPerFrame: {
-    value: 1627,
+    value: 1329,
     unit: 'µs of capture-agent CPU per published frame (split MJPEG, envelope, PUBLISH + SET)',
-    source: 'pnpm bench --workload agent, ffmpeg:testsrc 1280×720 at 30 fps, bench/results/latest.json agent[0] (docs/PERFORMANCE.md)',
+    source: 'pnpm bench --workload agent, ffmpeg:testsrc 1280×720 at 30 fps after 15 s of publishing, bench/results/latest.json agent.agentUsPerFrame (2026-12-05, fourth session, docs/PERFORMANCE.md)',
   },
   encoderUsPerFrame: {
-    value: 8301,
+    value: 4835,
     unit: 'µs of ffmpeg CPU per frame encoding 1280×720 MJPEG (a camera that sends MJPEG itself needs none)',
-    source: 'the same run: ffmpegCpuUsPerFrame',
+    source: 'the same run: the mean of agent.agent[].ffmpegCpuUsPerFrame',
   },
 } as const satisfies Record<string, MeasuredFigure>;
 
