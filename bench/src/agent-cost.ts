@@ -47,7 +47,7 @@ export interface AgentCostSpec {
   /**
    * Publishing this long before the window opens. A process's first ~10 s cost ~40 % more per
    * frame than its steady state (first touches of heap pages, each a page fault, and JIT
-   * compilation: the floor measured 1.2 ms/frame from 3 s, 0.65–0.9 ms from 20 s), and a camera
+   * compilation: the floor measured 1.16–1.35 ms/frame from 3 s, 0.65–0.81 ms from 20 s), and a camera
    * box runs for days: the steady state is the figure that matters.
    */
   warmupMs: number;

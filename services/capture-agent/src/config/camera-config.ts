@@ -59,7 +59,8 @@ export const sourceText = parsedText((value): SourceSpec => {
   }
 });
 
-const roomText = v.pipe(v.string(), v.check((room: string) => isValidRoomName(room), `must be a valid room name: ${ROOM_NAME_RULE}`));
+/** A room name, as the protocol allows it (the file's cameras and FRAMECAST_ROOM alike). */
+export const roomText = v.pipe(v.string(), v.check((room: string) => isValidRoomName(room), `must be a valid room name: ${ROOM_NAME_RULE}`));
 const int = (min: number, max: number) =>
   v.pipe(v.number('must be a number'), v.integer('must be an integer'), v.minValue(min, `must be >= ${min}`), v.maxValue(max, `must be <= ${max}`));
 

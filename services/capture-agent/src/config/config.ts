@@ -1,7 +1,6 @@
 import { ConfigError, envField, loadConfig, redisConnectionEnvFields, redisEnvFields, requireRedis, v, type Env, type LoadedConfig } from '@framecast/config';
-import { isValidRoomName, ROOM_NAME_RULE } from '@framecast/protocol';
 import { checkHeartbeatConfig, heartbeatEnvFields } from './heartbeat-config.ts';
-import { camerasFromFile, LIMITS, resolveCamera, sizeText, sourceText, type CameraConfig, type CameraDefaults } from './camera-config.ts';
+import { camerasFromFile, LIMITS, resolveCamera, roomText, sizeText, sourceText, type CameraConfig, type CameraDefaults } from './camera-config.ts';
 
 export { type CameraConfig, type FrameSize } from './camera-config.ts';
 
@@ -17,7 +16,7 @@ export const AGENT_SOURCES = ['testsrc', 'ffmpeg:testsrc', 'v4l2:/dev/videoN', '
 export const agentEnvSchema = v.object({
   /** A YAML file listing the cameras (see camera-config.ts); replaces FRAMECAST_ROOM/SOURCE. */
   FRAMECAST_CONFIG: v.optional(v.string()),
-  FRAMECAST_ROOM: v.optional(v.pipe(v.string(), v.check((room: string) => isValidRoomName(room), `must be a valid room name: ${ROOM_NAME_RULE}`)), 'lobby'),
+  FRAMECAST_ROOM: v.optional(roomText, 'lobby'),
   // Checked here but kept as text: parsed below, only when no FRAMECAST_CONFIG file replaces it.
   FRAMECAST_SOURCE: v.optional(
     v.pipe(
